@@ -1,0 +1,1 @@
+"""Policy task accountability system (Flask package)."""
