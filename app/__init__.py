@@ -1,1 +1,44 @@
-"""Policy task accountability system (Flask package)."""
+"""Policy task accountability system: the Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import load_config
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config (defaults → instance/config.py → environment → test_config),
+    extensions, workflow definitions, blueprints and CLI commands. It starts no scheduler."""
+    instance_path = os.environ.get("INSTANCE_PATH") or str(Path(__file__).resolve().parent.parent / "instance")
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    load_config(app, test_config)
+
+    from .extensions import init_extensions
+
+    init_extensions(app)
+
+    from .workflow import load_workflows
+
+    app.extensions["workflows"] = load_workflows(app.config["WORKFLOWS_DIR"])
+
+    from . import models  # noqa: F401  (registers every model with SQLAlchemy)
+    from .admin.routes import bp as admin_bp
+    from .auth.routes import bp as auth_bp
+    from .errors import register_error_handlers
+    from .plans.routes import bp as plans_bp
+    from .reports.routes import bp as reports_bp
+    from .review.routes import bp as review_bp
+
+    for bp in (auth_bp, plans_bp, reports_bp, review_bp, admin_bp):
+        app.register_blueprint(bp)
+    register_error_handlers(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,1 @@
+"""Administration: units, unit groups, users and liaison officers."""

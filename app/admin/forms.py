@@ -1,0 +1,39 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
+
+from ..auth.models import ROLE_LABELS
+from ..forms_common import length_message
+
+UNIT_KIND_LABELS = {"department": "自治区部门", "league_city": "盟市政府", "external": "其他单位"}
+
+
+class UnitForm(FlaskForm):
+    name = StringField("单位名称", validators=[InputRequired(message="请填写单位名称。"),
+                                            Length(max=100, message=length_message(100))])
+    kind = SelectField("单位类别", choices=list(UNIT_KIND_LABELS.items()))
+    head_name = StringField("单位负责人", validators=[Optional(), Length(max=50, message=length_message(50))])
+    head_email = EmailField("负责人邮箱", validators=[Optional(), Email(message="邮箱地址格式不正确。"),
+                                                   Length(max=200, message=length_message(200))])
+    active = BooleanField("启用", default=True)
+
+
+class GroupMembersForm(FlaskForm):
+    members = SelectMultipleField("成员单位", coerce=int, validate_choice=True)
+
+
+class UserForm(FlaskForm):
+    username = StringField("用户名", validators=[
+        InputRequired(message="请填写用户名。"), Length(min=2, max=50, message="用户名长度应为 2–50 个字符。"),
+        Regexp(r"^[A-Za-z0-9_.-]+$", message="用户名只能包含英文字母、数字和 _ . -。")])
+    name = StringField("姓名", validators=[InputRequired(message="请填写姓名。"), Length(max=50, message=length_message(50))])
+    email = EmailField("邮箱", validators=[Optional(), Email(message="邮箱地址格式不正确。"),
+                                          Length(max=200, message=length_message(200))])
+    role = SelectField("角色", choices=list(ROLE_LABELS.items()))
+    unit_id = SelectField("所属单位", coerce=int, choices=[])
+    password = PasswordField("密码", validators=[Optional(), Length(min=8, max=200, message="密码长度至少 8 位。")])
+    active = BooleanField("启用", default=True)
+
+
+class LiaisonForm(FlaskForm):
+    user_id = SelectField("联络员", coerce=int, choices=[])

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..auth.models import User
+from ..auth.services import UserError, create_user, update_user
+from ..extensions import db
+from ..units.models import Unit, UnitGroup
+from ..units.services import (
+    UnitError,
+    current_liaison,
+    liaison_history,
+    save_unit,
+    set_group_members,
+    set_liaison,
+)
+from .forms import UNIT_KIND_LABELS, GroupMembersForm, LiaisonForm, UnitForm, UserForm
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def admin_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if current_user.role != "admin":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _get(model, ident: int):
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _field_error(form, exc) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*list(field.errors), exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+@bp.route("/units")
+@admin_required
+def units():
+    rows = db.session.execute(select(Unit).order_by(Unit.kind, Unit.id)).scalars().all()
+    liaisons = _liaison_names()
+    return render_template("admin/units.html", units=rows, kinds=UNIT_KIND_LABELS, liaisons=liaisons)
+
+
+def _liaison_names() -> dict[int, str]:
+    from ..units.models import LiaisonTerm
+
+    rows = db.session.execute(
+        select(LiaisonTerm.unit_id, User.name).join(User, User.id == LiaisonTerm.user_id)
+        .where(LiaisonTerm.ended_at.is_(None))).all()
+    return dict(rows)
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+@admin_required
+def unit_edit(unit_id: int | None = None):
+    unit = _get(Unit, unit_id) if unit_id else None
+    form = UnitForm(obj=unit)
+    liaison_form = LiaisonForm(prefix="liaison")
+    if unit:
+        candidates = db.session.execute(select(User).where(User.unit_id == unit.id, User.role == "liaison",
+                                                           User.active)).scalars().all()
+        liaison_form.user_id.choices = [(0, "（暂无）")] + [(u.id, f"{u.name}（{u.username}）") for u in candidates]
+        term = current_liaison(unit)
+        if not liaison_form.is_submitted():
+            liaison_form.user_id.data = term.user_id if term else 0
+    if form.validate_on_submit():
+        values = {"name": form.name.data.strip(), "kind": form.kind.data, "head_name": form.head_name.data or None,
+                  "head_email": form.head_email.data or None, "active": form.active.data}
+        try:
+            unit = save_unit(unit, values)
+            db.session.commit()
+            flash("单位已保存。", "success")
+            return redirect(url_for(".unit_edit", unit_id=unit.id))
+        except UnitError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+    history = liaison_history(unit) if unit else []
+    return render_template("admin/unit_edit.html", unit=unit, form=form, liaison_form=liaison_form, history=history)
+
+
+@bp.route("/units/<int:unit_id>/liaison", methods=["POST"])
+@admin_required
+def unit_liaison(unit_id: int):
+    unit = _get(Unit, unit_id)
+    form = LiaisonForm(prefix="liaison")
+    candidates = db.session.execute(select(User).where(User.unit_id == unit.id, User.role == "liaison")).scalars().all()
+    form.user_id.choices = [(0, "（暂无）")] + [(u.id, u.name) for u in candidates]
+    if not form.validate_on_submit():
+        flash("请选择本单位的联络员账号。", "danger")
+        return redirect(url_for(".unit_edit", unit_id=unit.id))
+    user = db.session.get(User, form.user_id.data) if form.user_id.data else None
+    try:
+        set_liaison(unit, user, current_user)
+        db.session.commit()
+        flash("联络员已更新，原联络员的任职记录已保留。", "success")
+    except UnitError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    return redirect(url_for(".unit_edit", unit_id=unit.id))
+
+
+@bp.route("/groups")
+@admin_required
+def groups():
+    rows = db.session.execute(select(UnitGroup).order_by(UnitGroup.id)).scalars().all()
+    return render_template("admin/groups.html", groups=rows)
+
+
+@bp.route("/groups/<int:group_id>", methods=["GET", "POST"])
+@admin_required
+def group_edit(group_id: int):
+    group = _get(UnitGroup, group_id)
+    form = GroupMembersForm()
+    all_units = db.session.execute(select(Unit).where(Unit.active, Unit.kind != "league_city").order_by(Unit.id)).scalars().all()
+    form.members.choices = [(u.id, u.name) for u in all_units]
+    if not form.is_submitted():
+        form.members.data = [m.unit_id for m in group.members]
+    if form.validate_on_submit():
+        try:
+            changes = set_group_members(group, form.members.data or [])
+            db.session.commit()
+            flash(f"成员已保存，责任事项已同步（{len(changes)} 项变化）。", "success")
+            return redirect(url_for(".group_edit", group_id=group.id))
+        except UnitError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+    return render_template("admin/group_edit.html", group=group, form=form)
+
+
+@bp.route("/users")
+@admin_required
+def users():
+    rows = db.session.execute(select(User).order_by(User.role, User.id)).scalars().all()
+    return render_template("admin/users.html", users=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def user_edit(user_id: int | None = None):
+    user = _get(User, user_id) if user_id else None
+    form = UserForm(obj=user)
+    form.unit_id.choices = [(0, "（无）")] + [(u.id, u.name) for u in db.session.execute(
+        select(Unit).order_by(Unit.id)).scalars()]
+    if user is not None and not form.is_submitted():
+        form.unit_id.data = user.unit_id or 0
+    if form.validate_on_submit():
+        values = {"name": form.name.data.strip(), "email": form.email.data or None, "role": form.role.data,
+                  "unit_id": form.unit_id.data or None, "active": form.active.data}
+        clash = db.session.execute(select(User).where(User.username == form.username.data)).scalar_one_or_none()
+        if clash is not None and clash is not user:
+            form.username.errors = [*list(form.username.errors), "该用户名已被使用。"]
+        elif user is None and not form.password.data:
+            form.password.errors = [*list(form.password.errors), "新建账号须设置初始密码。"]
+        elif values["role"] == "liaison" and not values["unit_id"]:
+            form.unit_id.errors = [*list(form.unit_id.errors), "联络员账号必须属于一个单位。"]
+        else:
+            try:
+                if user is None:
+                    user = create_user(form.username.data, values["name"], values["role"], form.password.data,
+                                       email=values["email"], unit_id=values["unit_id"])
+                else:
+                    user.username = form.username.data
+                    update_user(user, values, form.password.data or None)
+                db.session.commit()
+                flash("账号已保存。", "success")
+                return redirect(url_for(".user_edit", user_id=user.id))
+            except UserError as exc:
+                db.session.rollback()
+                _field_error(form, exc)
+    return render_template("admin/user_edit.html", user=user, form=form)

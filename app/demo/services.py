@@ -1,0 +1,113 @@
+"""Demo data: the plans under workflows/plans, accounts for every role, and reports in
+several states, so a new user sees a living system. Idempotent."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..audit import services as audit
+from ..auth.models import User
+from ..auth.services import create_user
+from ..extensions import db
+from ..plans.models import Assignment, Period, Plan, Task
+from ..plans.services import get_or_create_unit, import_plan_file
+from ..reports import services as reports
+from ..units.models import Unit, UnitGroup
+from ..units.services import set_group_members, set_liaison
+
+DEMO_PASSWORD = "demo-2025"
+# Members of 各行业主管部门 in the demo: the leading-group office decides them in a real run.
+INDUSTRY_DEPARTMENTS = ["自治区工业和信息化厅", "自治区商务厅", "自治区农牧厅", "自治区交通运输厅",
+                        "自治区文化和旅游厅", "自治区住房城乡建设厅"]
+OFFICE_ACCOUNTS = [("staff1", "王晓东", "staff"), ("staff2", "李娜", "staff"), ("admin", "系统管理员", "admin"),
+                   ("auditor", "赵审计", "auditor")]
+
+
+def load_demo() -> list[tuple[str, str, str, str | None]]:
+    plans_dir = Path(current_app.config["PLANS_DIR"])
+    for path in sorted(plans_dir.glob("*.yaml")):
+        import_plan_file(path)
+    first_run = db.session.execute(select(User).where(User.username == "admin")).scalar_one_or_none() is None
+    accounts: list[tuple[str, str, str, str | None]] = []
+    for username, name, role in OFFICE_ACCOUNTS:
+        if db.session.execute(select(User).where(User.username == username)).scalar_one_or_none() is None:
+            create_user(username, name, role, DEMO_PASSWORD, email=f"{username}@example.org")
+        accounts.append((username, DEMO_PASSWORD, role, None))
+    admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
+    group = db.session.execute(select(UnitGroup).where(UnitGroup.name == "各行业主管部门")).scalar_one_or_none()
+    if group is not None and not group.members:
+        members = [get_or_create_unit(n, "department") for n in INDUSTRY_DEPARTMENTS]
+        set_group_members(group, [u.id for u in members])
+    units = db.session.execute(select(Unit).order_by(Unit.kind.desc(), Unit.id)).scalars().all()
+    for n, unit in enumerate(units, start=1):
+        username = f"lx{n:03d}"
+        user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            user = create_user(username, f"{unit.name}联络员", "liaison", DEMO_PASSWORD,
+                               email=f"{username}@example.org", unit_id=unit.id)
+            set_liaison(unit, user, admin)
+        accounts.append((username, DEMO_PASSWORD, "liaison", unit.name))
+    db.session.commit()
+    if first_run:
+        _demo_reports()
+        db.session.commit()
+    return accounts
+
+
+def _demo_reports() -> None:
+    """History: most monthly reports accepted, the latest months in mixed states."""
+    rng = random.Random(2025)
+    staff = db.session.execute(select(User).where(User.username == "staff1")).scalar_one()
+    liaisons = {u.unit_id: u for u in db.session.execute(select(User).where(User.role == "liaison")).scalars()}
+    for plan in db.session.execute(select(Plan)).scalars().all():
+        months = db.session.execute(select(Period).where(Period.plan_id == plan.id, Period.kind == "monthly")
+                                    .order_by(Period.start)).scalars().all()
+        if not months:
+            continue
+        recent = months[-4:]
+        assignments = db.session.execute(
+            select(Assignment).join(Task).where(Assignment.plan_id == plan.id, Assignment.active)
+            .order_by(Task.number, Assignment.position)).scalars().all()
+        totals: dict[tuple[int, int], Decimal] = {}
+        for a in assignments:
+            liaison = liaisons.get(a.unit_id)
+            if liaison is None:
+                continue
+            lag = rng.random()
+            indicators = reports.indicators_for(a)
+            for i, period in enumerate(recent):
+                last = i == len(recent) - 1
+                if lag < 0.15 and i >= 1:  # a lagging unit: nothing since the second month shown
+                    break
+                if last and lag < 0.35:
+                    break
+                figures = {}
+                for ind in indicators:
+                    share = Decimal(i + 9) / Decimal(12)  # year-to-date pace, months 9..12
+                    base = ind.target / (12 if ind.per_unit is False and a.role != "lead" else 1)
+                    value = (base * share * Decimal(rng.uniform(0.8, 1.15))).quantize(Decimal("0.01"))
+                    if not ind.cumulative:
+                        value = (ind.target * Decimal(rng.uniform(0.9, 1.05))).quantize(Decimal("0.1"))
+                    totals[(a.id, ind.id)] = value
+                    figures[ind.id] = value
+                data = reports.ReportInput(
+                    f"{period.label}，本单位按方案要求推进“{a.task.title}”，各项工作有序开展。",
+                    "部分资金到位较慢。" if rng.random() < 0.3 else "",
+                    "继续抓好落实，按时报送进展。", figures)
+                report = reports.save_report(a, period, liaison, data, None)
+                roll = rng.random()
+                if last and roll < 0.2:
+                    continue  # left as a draft
+                reports.transition(report, "submit", liaison)
+                if last and roll < 0.45:
+                    continue  # waiting for review
+                if last and roll < 0.6:
+                    reports.transition(report, "return", staff, reason="数据口径与上月不一致，请核实后重新报送。")
+                    continue
+                reports.transition(report, "accept", staff)
+        audit.record("demo.load", None, None, {}, actor=(None, "demo", None))

@@ -1,0 +1,1 @@
+"""Plans, sections, tasks, indicators, reporting periods and assignments."""

@@ -1,0 +1,1 @@
+"""Progress reports, their figures and the report workflow."""

@@ -1,0 +1,1 @@
+"""Leading-group review: the task × unit matrix and the overdue list."""

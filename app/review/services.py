@@ -1,0 +1,128 @@
+"""Review queries. Each page runs a fixed number of set-based statements, whatever the data size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, func, select
+
+from ..extensions import db
+from ..plans.models import Assignment, Period, Plan, Task
+from ..reports.models import Report
+from ..units.models import Unit
+from ..workflow import workflows
+
+# Matrix cell colours, from the item's status and its report for the chosen period.
+CELL_LEGEND = {
+    "accepted": "已通过",
+    "submitted": "已报送待审",
+    "returned": "已退回",
+    "overdue": "逾期未报",
+    "open": "未到期",
+    "inactive": "—",
+}
+
+def cell_colour(report_state: str | None, period_due: date | None, today: date) -> str:
+    """Pure rule for the matrix: what a cell shows for one assignment in one period."""
+    submitted = workflows().report.submitted_states()
+    if report_state == "accepted":
+        return "accepted"
+    if report_state in submitted:
+        return "submitted"
+    if report_state == "returned":
+        return "returned"
+    if period_due is not None and period_due < today:
+        return "overdue"
+    return "open"
+
+@dataclass
+class Matrix:
+    plan: Plan
+    period: Period | None
+    tasks: list[Task]
+    units: list[Unit]
+    cells: dict[tuple[int, int], dict]  # (task id, unit id) → {assignment, role, status, colour}
+    counts: dict[str, int]
+
+def plan_matrix(plan: Plan, period: Period | None, today: date, unit_kind: str | None = None) -> Matrix:
+    tasks = db.session.execute(select(Task).where(Task.plan_id == plan.id).order_by(Task.number)).scalars().all()
+    report_join = and_(Report.assignment_id == Assignment.id, Report.period_id == (period.id if period else -1))
+    query = (
+        select(Assignment.id, Assignment.task_id, Assignment.unit_id, Assignment.role, Assignment.status,
+               Assignment.progress, Report.state)
+        .outerjoin(Report, report_join)
+        .where(Assignment.plan_id == plan.id, Assignment.active)
+    )
+    if unit_kind:
+        query = query.join(Unit, Unit.id == Assignment.unit_id).where(Unit.kind == unit_kind)
+    rows = db.session.execute(query).all()
+    unit_ids = {r.unit_id for r in rows}
+    units = db.session.execute(select(Unit).where(Unit.id.in_(unit_ids))).scalars().all() if unit_ids else []
+    kind_order = {"department": 0, "external": 1, "league_city": 2}
+    units.sort(key=lambda u: (kind_order.get(u.kind, 3), u.id))
+    cells: dict[tuple[int, int], dict] = {}
+    counts = dict.fromkeys(CELL_LEGEND, 0)
+    for r in rows:
+        colour = cell_colour(r.state, period.due if period else None, today)
+        counts[colour] += 1
+        cells[(r.task_id, r.unit_id)] = {"assignment_id": r.id, "role": r.role, "status": r.status,
+                                         "progress": r.progress, "state": r.state, "colour": colour}
+    return Matrix(plan, period, list(tasks), units, cells, counts)
+
+@dataclass
+class OverdueRow:
+    assignment_id: int
+    plan_slug: str
+    task_number: int
+    task_title: str
+    unit_name: str
+    role: str
+    period_id: int
+    period_label: str
+    due: date
+    days_late: int
+    state: str | None
+
+def overdue_query(today: date, plan_id: int | None = None, period_id: int | None = None,
+                  unit_id: int | None = None):
+    """Assignments × past-due periods with no submitted report: one set-based SELECT."""
+    submitted = workflows().report.submitted_states()
+    query = (
+        select(Assignment.id.label("assignment_id"), Plan.slug.label("plan_slug"), Task.number.label("task_number"),
+               Task.title.label("task_title"), Unit.name.label("unit_name"), Assignment.role,
+               Period.id.label("period_id"), Period.label.label("period_label"), Period.due,
+               Report.state)
+        .select_from(Assignment)
+        .join(Period, and_(Period.plan_id == Assignment.plan_id, Period.due < today))
+        .join(Task, Task.id == Assignment.task_id)
+        .join(Plan, Plan.id == Assignment.plan_id)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .outerjoin(Report, and_(Report.assignment_id == Assignment.id, Report.period_id == Period.id))
+        .where(Assignment.active, (Report.id.is_(None)) | (Report.state.not_in(submitted)))
+    )
+    if plan_id is not None:
+        query = query.where(Assignment.plan_id == plan_id)
+    if period_id is not None:
+        query = query.where(Period.id == period_id)
+    if unit_id is not None:
+        query = query.where(Assignment.unit_id == unit_id)
+    return query
+
+def overdue_list(today: date, *, plan_id: int | None = None, period_id: int | None = None,
+                 unit_id: int | None = None, page: int = 1, per_page: int = 50) -> tuple[list[OverdueRow], int]:
+    """The overdue reports, most late first, one page of them, and the total count."""
+    base = overdue_query(today, plan_id, period_id, unit_id)
+    total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    rows = db.session.execute(
+        base.order_by(Period.due, Task.number, Assignment.position, Assignment.id)
+        .limit(per_page).offset((max(page, 1) - 1) * per_page)
+    ).all()
+    result = [OverdueRow(r.assignment_id, r.plan_slug, r.task_number, r.task_title, r.unit_name, r.role,
+                         r.period_id, r.period_label, r.due, (today - r.due).days, r.state) for r in rows]
+    return result, total
+
+def past_due_periods(plan_id: int, today: date) -> list[Period]:
+    return db.session.execute(
+        select(Period).where(Period.plan_id == plan_id, Period.due < today).order_by(Period.due.desc())
+    ).scalars().all()

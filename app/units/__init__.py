@@ -1,0 +1,1 @@
+"""Units (departments, league/city governments), unit groups and liaison officers."""
