@@ -1,0 +1,1 @@
+"""Reminders: working-day calendar, reporting deadlines, escalation ladder and traffic lights."""
