@@ -12,7 +12,7 @@ import yaml
 from flask import current_app
 
 
-class WorkflowFileError(Exception):
+class WorkflowFileError(ValueError):
     """A definition file under workflows/ is malformed."""
 
 
