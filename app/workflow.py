@@ -32,7 +32,31 @@ def load_yaml_with_lines(path: Path) -> tuple[Any, yaml.Node]:
         raise WorkflowFileError(f"{path}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise WorkflowFileError(f"{path}: cannot read: {exc}") from exc
+    except ValueError as exc:  # e.g. a date like 2025-13-45 that YAML reads as a timestamp
+        bad = _first_bad_timestamp(node)
+        line = f", line {bad.start_mark.line + 1}" if bad is not None else ""
+        value = f" {bad.value!r}" if bad is not None else ""
+        raise WorkflowFileError(f"{path}{line}: not a valid date{value}: {exc}") from exc
     return data, node
+
+
+def _first_bad_timestamp(node: yaml.Node | None) -> yaml.ScalarNode | None:
+    from datetime import date
+
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                date.fromisoformat(node.value[:10])
+            except ValueError:
+                return node
+        return None
+    children = node.value if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) else []
+    for child in children:
+        for sub in child if isinstance(child, tuple) else (child,):
+            found = _first_bad_timestamp(sub)
+            if found is not None:
+                return found
+    return None
 
 
 def node_at(node: yaml.Node | None, *keys: str | int) -> yaml.Node | None:

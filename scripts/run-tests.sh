@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test command (`make test`, and `.ci/run`): the whole suite on SQLite, then on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${VENV:-.venv}/bin/python
+PG_URL=${PG_URL:-postgresql://postgres@127.0.0.1:5432/test}
+echo "== suite on SQLite"
+"$PY" -m pytest -q "$@"
+echo "== suite on PostgreSQL ($PG_URL)"
+bash scripts/pg-up.sh
+TEST_DATABASE_URL="$PG_URL" "$PY" -m pytest -q "$@"
