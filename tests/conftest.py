@@ -6,6 +6,7 @@ and drops it at the end, so parallel runs do not meet and nothing is left behind
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import uuid
@@ -13,6 +14,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI_PLAN = ROOT / "tests" / "fixtures" / "mini-plan.yaml"
@@ -52,15 +55,34 @@ def make_app(database_url: str, **extra):
         "WTF_CSRF_ENABLED": False,
         "TODAY": FROZEN_TODAY,
         "SERVER_NAME": None,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
     config.update(extra)
     return create_app(config)
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run as in production: each in its own app context and
+    database session, even while the test holds an app context of its own. The test's own
+    session is rolled back around each request so it reads what the request committed."""
+
+    def open(self, *args, **kwargs):
+        from app.extensions import db
+
+        outer = has_app_context()
+        if outer:
+            db.session.rollback()
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if outer:
+            db.session.rollback()
+        return response
 
 
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     os.environ.setdefault("INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
     application = make_app(database_url)
+    application.test_client_class = IsolatedClient
     with application.app_context():
         from flask_migrate import upgrade
 

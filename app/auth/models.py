@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -30,8 +31,9 @@ class User(UserMixin, db.Model):
     unit = relationship("Unit")
 
     def set_password(self, password: str) -> None:
-        # scrypt is Werkzeug's default: a memory-hard modern algorithm.
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        # scrypt (Werkzeug's default) is memory-hard; tests set a cheap method for speed.
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
