@@ -25,10 +25,31 @@ DEFAULTS: dict[str, Any] = {
     "TODAY": None,  # frozen date for tests and demos (YYYY-MM-DD); None = the real clock
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Reminders: links in notices, mail (no SMTP_HOST = .eml files under instance/mail/), webhook, scheduler.
+    "BASE_URL": "http://127.0.0.1:5000",
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "SMTP_SECURITY": "none",  # none | starttls | ssl
+    "SMTP_USER": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_TIMEOUT": 30,
+    "MAIL_FROM": "任务落实督办系统 <noreply@localhost>",
+    "OFFICE_EMAIL": None,  # the leading-group office's mailbox(es), comma-separated; None = staff accounts' e-mail
+    "WEBHOOK_URL": None,  # JSON POST of every digest, e.g. a messaging app's group robot
+    "WEBHOOK_TIMEOUT": 10,
+    "SWEEP_TIME": "07:30",  # daily sweep, Asia/Shanghai
+    "OUTBOX_BATCH": 200,
+    "OUTBOX_MAX_ATTEMPTS": 8,
+    "OUTBOX_RETRY_BASE_SECONDS": 60,  # 60 s, 120 s, 240 s … capped at 6 hours
+    "OUTBOX_CLAIM_SECONDS": 300,  # a sender's lease on the notices it is sending
+    "DIGEST_MAX_ITEMS": 200,  # items listed in one digest (the total is always given)
 }
 
 # Keys read from the environment (strings; the app parses them where needed).
-ENV_KEYS = ("SECRET_KEY", "TIMEZONE", "TODAY", "WORKFLOWS_DIR", "PLANS_DIR")
+ENV_KEYS = ("SECRET_KEY", "TIMEZONE", "TODAY", "WORKFLOWS_DIR", "PLANS_DIR",
+            "BASE_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM",
+            "OFFICE_EMAIL", "WEBHOOK_URL", "SWEEP_TIME", "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_BASE_SECONDS",
+            "OUTBOX_CLAIM_SECONDS")
 
 
 def _secret_key(instance: Path) -> str:

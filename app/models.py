@@ -3,5 +3,6 @@
 from .audit.models import AuditEvent, AuditHead  # noqa: F401
 from .auth.models import User  # noqa: F401
 from .plans.models import Assignment, Indicator, Period, Plan, Section, Task, TaskGroup  # noqa: F401
+from .reminders.models import DueOverride, InboxEntry, LadderStep, Notice, SchedulerJob  # noqa: F401
 from .reports.models import Figure, Report, ReportTransition  # noqa: F401
 from .units.models import LiaisonTerm, Unit, UnitGroup, UnitGroupMember  # noqa: F401

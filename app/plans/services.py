@@ -36,7 +36,7 @@ class ImportResult:
 def infer_unit_kind(name: str, league_city_names: set[str]) -> str:
     if name in league_city_names:
         return "league_city"
-    if name.startswith("自治区") or name.endswith(("厅", "委", "局", "办", "部")) and not name.startswith(("内蒙古", "中国")):
+    if name.startswith("自治区") or (name.endswith(("厅", "委", "局", "办", "部")) and not name.startswith(("内蒙古", "中国"))):
         return "department"
     return "external"
 

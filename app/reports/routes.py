@@ -149,6 +149,8 @@ def decide(report_id: int, action: str):
     assignment = get_assignment_or_404(report.assignment_id, current_user)
     if action not in workflows().report.transitions:
         abort(404)
+    if services.actor_kind(current_user, assignment) is None:
+        abort(403)  # auditors read; they never move a report
     form = DecisionForm() if action != "submit" else SubmitForm()
     if not form.validate_on_submit():
         flash("表单已过期或不完整，请重试。", "danger")

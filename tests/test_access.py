@@ -1,0 +1,151 @@
+"""Access checked on the server for every route and every id: a table of routes × roles.
+
+The table must name every route of the app (a test says so), so a new route cannot be
+added without deciding who may use it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.plans.models import Assignment, Period, Task
+from app.reports.models import Report
+from app.units.models import Unit, UnitGroup
+
+ROLES = ("anonymous", "liaison", "other_liaison", "staff", "admin", "auditor")
+
+
+@pytest.fixture
+def world(factory):
+    plan = factory.plan()
+    factory.group_members("各行业主管部门", "自治区商务厅")
+    own = factory.user("lx-own", unit="自治区工业和信息化厅")
+    factory.user("lx-other", unit="自治区教育厅")
+    factory.user("staff", role="staff")
+    factory.user("admin", role="admin")
+    factory.user("auditor", role="auditor")
+    task2 = db.session.execute(select(Task).where(Task.number == 2)).scalar_one()
+    item = db.session.execute(select(Assignment).where(Assignment.task_id == task2.id,
+                                                       Assignment.unit_id == own.unit_id)).scalar_one()
+    period = db.session.execute(select(Period).where(Period.kind == "monthly").order_by(Period.start)).scalars().first()
+    from app.reports import services
+
+    data = services.ReportInput("进展", "", "", {i.id: 1 for i in services.indicators_for(item)})
+    report = services.save_report(item, period, own, data, None)
+    services.transition(report, "submit", own)
+    db.session.commit()
+    group = db.session.execute(select(UnitGroup)).scalars().first()
+    unit = db.session.get(Unit, own.unit_id)
+    return {"plan": plan.slug, "item": item.id, "period": period.id, "report": report.id, "group": group.id,
+            "unit": unit.id, "user": own.id}
+
+
+# endpoint → (method, url template, {role: expected status}); "own" ids belong to lx-own's unit,
+# so for "other_liaison" they are another unit's ids.
+OK, LOGIN, FORBIDDEN, MISSING = 200, 302, 403, 404
+ALL_READERS = {"anonymous": LOGIN, "liaison": OK, "other_liaison": OK, "staff": OK, "admin": OK, "auditor": OK}
+OFFICE_READ = {"anonymous": LOGIN, "liaison": FORBIDDEN, "other_liaison": FORBIDDEN, "staff": OK, "admin": OK,
+               "auditor": OK}
+ADMIN_ONLY = {"anonymous": LOGIN, "liaison": FORBIDDEN, "other_liaison": FORBIDDEN, "staff": FORBIDDEN,
+              "admin": OK, "auditor": FORBIDDEN}
+OWN_ITEM = {"anonymous": LOGIN, "liaison": OK, "other_liaison": MISSING, "staff": OK, "admin": OK, "auditor": OK}
+
+ROUTES = {
+    "auth.home": [("GET", "/", {r: 302 for r in ROLES})],
+    "auth.login": [("GET", "/login", {"anonymous": OK, **{r: 302 for r in ROLES[1:]}})],
+    "auth.logout": [("POST", "/logout", {"anonymous": LOGIN, **{r: 302 for r in ROLES[1:]}})],
+    "plans.index": [("GET", "/plans/", ALL_READERS)],
+    "plans.show": [("GET", "/plans/{plan}", ALL_READERS), ("GET", "/plans/nope", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN})],
+    "reports.my_items": [("GET", "/items", ALL_READERS)],
+    "reports.item": [
+        ("GET", "/items/{item}", OWN_ITEM),
+        ("POST", "/items/{item}", {"anonymous": LOGIN, "liaison": OK, "other_liaison": MISSING, "staff": OK,
+                                   "admin": OK, "auditor": FORBIDDEN}),
+        ("GET", "/items/999999", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN}),
+    ],
+    "reports.report_form": [
+        ("GET", "/items/{item}/reports/{period}", OWN_ITEM),
+        # submitted: nobody may edit it; another unit does not even learn it exists
+        ("POST", "/items/{item}/reports/{period}", {"anonymous": LOGIN, "liaison": FORBIDDEN,
+                                                    "other_liaison": MISSING, "staff": FORBIDDEN,
+                                                    "admin": FORBIDDEN, "auditor": FORBIDDEN}),
+        ("GET", "/items/{item}/reports/999999", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN}),
+    ],
+    "reports.decide": [
+        ("POST", "/reports/{report}/accept", {"anonymous": LOGIN, "liaison": 302, "other_liaison": MISSING,
+                                              "staff": 302, "admin": 302, "auditor": FORBIDDEN}),
+        ("POST", "/reports/999999/accept", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN}),
+    ],
+    "review.matrix": [("GET", "/review/plans/{plan}/matrix", OFFICE_READ)],
+    "review.overdue": [("GET", "/review/overdue", OFFICE_READ)],
+    "admin.units": [("GET", "/admin/units", ADMIN_ONLY)],
+    "admin.unit_edit": [("GET", "/admin/units/{unit}", ADMIN_ONLY), ("GET", "/admin/units/new", ADMIN_ONLY),
+                        ("POST", "/admin/units/{unit}", ADMIN_ONLY)],
+    "admin.unit_liaison": [("POST", "/admin/units/{unit}/liaison", {**ADMIN_ONLY, "admin": 302})],
+    "admin.groups": [("GET", "/admin/groups", ADMIN_ONLY)],
+    "admin.group_edit": [("GET", "/admin/groups/{group}", ADMIN_ONLY),
+                         ("POST", "/admin/groups/{group}", {**ADMIN_ONLY, "admin": 302})],
+    "admin.users": [("GET", "/admin/users", ADMIN_ONLY)],
+    "admin.user_edit": [("GET", "/admin/users/{user}", ADMIN_ONLY), ("GET", "/admin/users/new", ADMIN_ONLY),
+                        ("POST", "/admin/users/{user}", ADMIN_ONLY)],
+}
+
+USERS = {"liaison": "lx-own", "other_liaison": "lx-other", "staff": "staff", "admin": "admin", "auditor": "auditor"}
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint != "static"}
+    assert endpoints - set(ROUTES) == set(), "routes missing from the access table"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_access_matrix(app, world, login, role):
+    failures = []
+    for endpoint, cases in ROUTES.items():
+        for method, template, expected in cases:
+            client = app.test_client()
+            if role != "anonymous":
+                login(client, USERS[role])
+            url = template.format(**world)
+            response = client.open(url, method=method, data={})
+            want = expected[role]
+            got = response.status_code
+            if got != want or (want == LOGIN and role == "anonymous" and "/login" not in response.location):
+                failures.append(f"{role} {method} {url} ({endpoint}): {got}, expected {want}")
+    assert failures == []
+
+
+def test_other_units_data_never_shows(app, world, login):
+    client = login(app.test_client(), "lx-other")
+    page = client.get("/items").text
+    assert "自治区工业和信息化厅" not in page
+    mine = db.session.execute(select(Assignment.id).where(Assignment.unit_id == db.session.execute(
+        select(Unit.id).where(Unit.name == "自治区教育厅")).scalar_one())).scalars().all()
+    assert mine and all(f"/items/{i}" in page for i in mine)
+    assert client.get(f"/items/{world['item']}/reports/{world['period']}").status_code == 404
+    report = db.session.get(Report, world["report"])
+    assert report.state == "submitted"
+
+
+def test_404_and_403_pages_are_in_chinese(app, world, login):
+    client = login(app.test_client(), "lx-own")
+    r404 = client.get("/items/999999")
+    assert r404.status_code == 404 and "页面不存在" in r404.text
+    r403 = client.get("/admin/units")
+    assert r403.status_code == 403 and "无权访问" in r403.text
+
+
+def test_post_without_csrf_token_is_refused(world):
+    from tests.conftest import make_app
+
+    app = make_app(db.engine.url.render_as_string(hide_password=False), WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    r = client.post("/login", data={"username": "lx-own", "password": "test-pass-123"})
+    assert r.status_code == 400 and "表单已过期" in r.text
+    page = client.get("/login").text
+    import re
+
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    r = client.post("/login", data={"username": "lx-own", "password": "test-pass-123", "csrf_token": token})
+    assert r.status_code == 302
