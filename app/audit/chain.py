@@ -7,8 +7,9 @@ Canonical serialisation (``canonical_json``)
     ``\\uXXXX``-escaped). Allowed values: ``dict`` / ``Mapping`` with ``str`` keys, ``list`` / ``tuple``,
     ``str``, ``int``, ``bool``, ``None`` and
 
-    * ``Decimal`` -> a JSON *string* in plain notation, exactly as entered: ``Decimal("1.50")`` ->
-      ``"1.50"``, ``Decimal("18.0")`` -> ``"18.0"``, ``Decimal("1E+3")`` -> ``"1000"``;
+    * ``Decimal`` -> a JSON *string* in plain notation, not normalised: ``Decimal("1.50")`` -> ``"1.50"``,
+      ``Decimal("18.0")`` -> ``"18.0"``, ``Decimal("1E+3")`` -> ``"1000"``. The figure as the unit entered
+      it, trailing zeros included, is the evidence; a string, because a JSON number invites float parsing;
     * aware ``datetime`` -> a JSON string, UTC, ISO-8601 with a trailing ``Z``, microseconds only when
       non-zero: ``"2025-05-03T01:12:33Z"``, ``"2025-05-03T01:12:33.120000Z"``;
     * ``date`` -> ``"2025-05-31"``.
