@@ -34,9 +34,8 @@ def bulk_insert(table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> 
         return 0
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(
-            f'COPY "{table.name}" ({", ".join(columns)}) FROM STDIN'
-        ) as copy:
+        quoted = ", ".join('"' + c + '"' for c in columns)
+        with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row(row)
     else:
