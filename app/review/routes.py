@@ -57,15 +57,12 @@ def overdue():
     plan = next((p for p in plans if p.id == plan_id), None) if plan_id else (plans[0] if len(plans) == 1 else None)
     periods = services.past_due_periods(plan.id, today()) if plan else []
     period_arg = request.args.get("period", "")
-    if period_arg == "all" or not plan:
-        period = None
-    else:
-        period = next((p for p in periods if str(p.id) == period_arg), None)
-        if period is None and periods:
-            monthly = [p for p in periods if p.kind == "monthly"]
-            period = (monthly or periods)[0]
+    period = next((p for p in periods if str(p.id) == period_arg), None)
+    current_only = period is None and period_arg != "all"  # default: each plan's current period
     page = _int_arg("page") or 1
     rows, total = services.overdue_list(today(), plan_id=plan.id if plan else None,
-                                        period_id=period.id if period else None, page=page)
+                                        period_id=period.id if period else None, current_only=current_only,
+                                        page=page)
     return render_template("review/overdue.html", rows=rows, total=total, page=page, plans=plans, plan=plan,
-                           periods=periods, period=period, wf=workflows().report, per_page=50)
+                           periods=periods, period=period, wf=workflows().report, per_page=50,
+                           current_only=current_only, cap=services.COUNT_CAP)

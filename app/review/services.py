@@ -84,8 +84,23 @@ class OverdueRow:
     days_late: int
     state: str | None
 
+COUNT_CAP = 1000
+
+
+def current_past_due_periods(today: date, plan_id: int | None = None, kind: str = "monthly"):
+    """Each plan's latest period of `kind` whose due date has passed: a subquery of period ids."""
+    ranked = (
+        select(Period.id, func.row_number().over(partition_by=Period.plan_id, order_by=Period.due.desc()).label("rank"))
+        .where(Period.kind == kind, Period.due < today)
+    )
+    if plan_id is not None:
+        ranked = ranked.where(Period.plan_id == plan_id)
+    ranked = ranked.subquery()
+    return select(ranked.c.id).where(ranked.c.rank == 1)
+
+
 def overdue_query(today: date, plan_id: int | None = None, period_id: int | None = None,
-                  unit_id: int | None = None):
+                  unit_id: int | None = None, *, current_only: bool = False):
     """Assignments × past-due periods with no submitted report: one set-based SELECT."""
     submitted = workflows().report.submitted_states()
     query = (
@@ -105,17 +120,23 @@ def overdue_query(today: date, plan_id: int | None = None, period_id: int | None
         query = query.where(Assignment.plan_id == plan_id)
     if period_id is not None:
         query = query.where(Period.id == period_id)
+    elif current_only:
+        query = query.where(Period.id.in_(current_past_due_periods(today, plan_id)))
     if unit_id is not None:
         query = query.where(Assignment.unit_id == unit_id)
     return query
 
 def overdue_list(today: date, *, plan_id: int | None = None, period_id: int | None = None,
-                 unit_id: int | None = None, page: int = 1, per_page: int = 50) -> tuple[list[OverdueRow], int]:
-    """The overdue reports, most late first, one page of them, and the total count."""
-    base = overdue_query(today, plan_id, period_id, unit_id)
-    total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+                 unit_id: int | None = None, current_only: bool = False, page: int = 1,
+                 per_page: int = 50) -> tuple[list[OverdueRow], int]:
+    """The overdue reports, most late first, one page of them, and the count.
+
+    The count stops at COUNT_CAP + 1 (shown as "more than 1000"): an exact count over every
+    period of every plan would read a million rows for a number nobody needs exactly."""
+    base = overdue_query(today, plan_id, period_id, unit_id, current_only=current_only)
+    total = db.session.execute(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())).scalar_one()
     rows = db.session.execute(
-        base.order_by(Period.due, Task.number, Assignment.position, Assignment.id)
+        base.order_by(Period.due, Assignment.plan_id, Task.number, Assignment.position, Assignment.id)
         .limit(per_page).offset((max(page, 1) - 1) * per_page)
     ).all()
     result = [OverdueRow(r.assignment_id, r.plan_slug, r.task_number, r.task_title, r.unit_name, r.role,
