@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     # Reminders: links in notices, mail (no SMTP_HOST = .eml files under instance/mail/), webhook, scheduler.
     "BASE_URL": "http://127.0.0.1:5000",
     "SMTP_HOST": None,
-    "SMTP_PORT": 25,
+    "SMTP_PORT": None,  # None: 25, or 587 with starttls, 465 with ssl
     "SMTP_SECURITY": "none",  # none | starttls | ssl
     "SMTP_USER": None,
     "SMTP_PASSWORD": None,
