@@ -1,0 +1,168 @@
+"""The daily sweep: which ladder steps fall due, the steps taken, and one digest per recipient
+per day per kind in the outbox.
+
+Set-based: one query finds the candidate items (assignment × period, not submitted, the last
+step not yet taken, due early enough for the first step), with the steps each has already
+taken; the decision per distinct due date comes from :func:`ladder.steps_due`. Steps are
+written with INSERT … ON CONFLICT DO NOTHING RETURNING, so of two sweeps at once each step is
+taken by exactly one, and only that one puts it in a digest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, literal, or_, select
+
+from ..audit import services as audit
+from ..audit.models import AuditHead
+from ..extensions import db
+from ..plans.models import Assignment, Period
+from ..reports.models import Report
+from ..workflow import workflows
+from . import notices
+from .dbutil import insert_ignore, utcnow
+from .ladder import Ladder, Step, step_date, steps_due
+from .models import LadderStep
+from .services import effective_due_joins
+from .workdays import WorkCalendar
+
+SYSTEM_ACTOR = (None, "system:sweep", None)
+_FLAGS_AT = 6  # candidate rows: assignment, unit, task, plan, period, due, then one flag per step
+
+
+@dataclass
+class SweepResult:
+    day: date
+    dry_run: bool
+    decided: Counter = field(default_factory=Counter)  # step key → steps decided
+    taken: Counter = field(default_factory=Counter)  # step key → steps written by this sweep
+    notices: list[dict[str, Any]] = field(default_factory=list)  # what was (or would be) sent
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"day": self.day.isoformat(), "dry_run": self.dry_run, "decided": dict(self.decided),
+                "taken": dict(self.taken), "notices": self.notices}
+
+
+def due_cutoff(today: date, step: Step, calendar: WorkCalendar) -> date:
+    """The latest due date for which ``step`` has fallen due by ``today``.
+
+    step_date(due) is non-decreasing in ``due``, so the due dates whose step has come form
+    a prefix; a binary search finds its end."""
+    low, high = today - timedelta(days=800), today + timedelta(days=800)
+    while low < high:
+        mid = low + timedelta(days=(high - low).days // 2 + 1)
+        if step_date(mid, step, calendar) <= today:
+            low = mid
+        else:
+            high = mid - timedelta(days=1)
+    return low
+
+
+def candidates(today: date, ladder: Ladder, calendar: WorkCalendar) -> list[Any]:
+    """Items that may have a step to take: one SELECT, whatever the number of assignments.
+
+    Each row: assignment, unit, task, plan, period, effective due, and one flag per step
+    saying whether it was taken."""
+    cutoff = max(due_cutoff(today, s, calendar) for s in ladder)
+    submitted = workflows().report.submitted_states()
+    last = ladder.steps[-1].key
+    query, due = effective_due_joins(
+        select(Assignment.id.label("assignment_id"), Assignment.unit_id, Assignment.task_id, Assignment.plan_id,
+               Period.id.label("period_id"))
+        .select_from(Period)
+        .join(Assignment, and_(Assignment.plan_id == Period.plan_id, Assignment.active))
+    )
+    from .models import DueOverride
+
+    early_override = select(DueOverride.period_id).where(DueOverride.due <= cutoff)
+    flags = [
+        exists().where(LadderStep.assignment_id == Assignment.id, LadderStep.period_id == Period.id,
+                       LadderStep.step == s.key).label(f"taken_{i}")
+        for i, s in enumerate(ladder.steps)
+    ]
+    query = (
+        query.add_columns(due.label("due"), *flags)
+        .outerjoin(Report, and_(Report.assignment_id == Assignment.id, Report.period_id == Period.id))
+        .where(
+            or_(Period.due <= cutoff, Period.id.in_(early_override)),
+            due <= cutoff,
+            or_(Report.id.is_(None), Report.state.not_in(submitted)),
+            ~exists().where(LadderStep.assignment_id == Assignment.id, LadderStep.period_id == Period.id,
+                            LadderStep.step == literal(last)),
+        )
+    )
+    return db.session.execute(query).all()
+
+
+def decide(rows: list[Any], today: date, ladder: Ladder, calendar: WorkCalendar) -> list[notices.TakenStep]:
+    """The steps to take, by :func:`ladder.steps_due` computed once per distinct due date."""
+    due_now: dict[date, list[Step]] = {}
+    keys = ladder.keys
+    decided: list[notices.TakenStep] = []
+    for row in rows:
+        steps = due_now.get(row.due)
+        if steps is None:
+            steps = due_now[row.due] = steps_due(row.due, today, frozenset(), False, calendar, ladder)
+        if not steps:
+            continue
+        taken = {keys[i] for i in range(len(keys)) if row[_FLAGS_AT + i]}
+        for s in steps:
+            if s.key not in taken:
+                decided.append(notices.TakenStep(row.assignment_id, row.period_id, s.key, row.due, row.unit_id,
+                                                 row.task_id, row.plan_id))
+    decided.sort(key=lambda t: (t.assignment_id, t.period_id, t.step))
+    return decided
+
+
+def take_steps(decided: list[notices.TakenStep], today: date, *, by_user_id: int | None = None,
+               message: str | None = None) -> list[notices.TakenStep]:
+    """Write the steps (ON CONFLICT DO NOTHING); the ones this call wrote, in the given order."""
+    if not decided:
+        return []
+    now = utcnow()
+    rows = [{"assignment_id": t.assignment_id, "period_id": t.period_id, "step": t.step, "due": t.due,
+             "day": today, "taken_at": now, "by_user_id": by_user_id, "message": message} for t in decided]
+    stmt = insert_ignore(LadderStep, ["assignment_id", "period_id", "step"]).returning(
+        LadderStep.assignment_id, LadderStep.period_id, LadderStep.step)
+    written = {(r.assignment_id, r.period_id, r.step) for r in db.session.execute(stmt, rows)}
+    return [t for t in decided if (t.assignment_id, t.period_id, t.step) in written]
+
+
+def sweep(today: date, dry_run: bool = False) -> SweepResult:
+    """Take every ladder step that has fallen due by ``today`` and write the digests.
+
+    Safe to run twice, or twice at once: a step already taken is not taken again and a
+    digest key already used adds nothing. The caller commits (the CLI and the scheduler do).
+    With ``dry_run`` nothing is written; the result says what would be sent."""
+    wf = workflows()
+    ladder, calendar = wf.ladder, wf.calendar
+    steps = {s.key: s for s in ladder}
+    result = SweepResult(today, dry_run)
+    decided = decide(candidates(today, ladder, calendar), today, ladder, calendar)
+    result.decided.update(t.step for t in decided)
+    taken = decided if dry_run else take_steps(decided, today)
+    result.taken.update(t.step for t in taken)
+    digests = notices.step_digests(taken, steps)
+    result.notices = [{"channel": d.channel, "recipient": d.recipient, "kind": d.kind, "items": len(d.items)}
+                      for d in digests]
+    if dry_run:
+        return result
+    notice_ids = notices.store(digests, today)
+    if taken:
+        audit.record("reminders.sweep", "sweep", today.isoformat(), {},
+                     extra={"day": today, "steps": dict(result.taken), "notices": len(notice_ids)},
+                     actor=SYSTEM_ACTOR)
+    mail_audit_head(today)
+    return result
+
+
+def mail_audit_head(today: date) -> list[int]:
+    """Put today's audit head (seq, hash) in the office's outbox, once a day."""
+    head = db.session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
+    if head is None:
+        return []
+    return notices.store(notices.audit_head_digests(head.seq, head.hash, today), today, exclusive=False)
