@@ -31,14 +31,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .auth.routes import bp as auth_bp
     from .errors import register_error_handlers
     from .plans.routes import bp as plans_bp
+    from .reminders.routes import bp as reminders_bp
     from .reports.routes import bp as reports_bp
     from .review.routes import bp as review_bp
 
     for bp in (auth_bp, plans_bp, reports_bp, review_bp, admin_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(reminders_bp)
     register_error_handlers(app)
 
     from .cli import register_cli
 
     register_cli(app)
+    from .reminders.cli import register_reminders_cli
+
+    register_reminders_cli(app)
     return app

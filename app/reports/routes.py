@@ -11,6 +11,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..plans.access import get_assignment_or_404, may_edit_assignment, scope_assignments
 from ..plans.models import Assignment, Period, Plan, Task
+from ..reminders import services as reminders
+from ..reminders.forms import DueOverrideForm
 from ..timeutil import today
 from ..workflow import workflows
 from . import services
@@ -50,7 +52,18 @@ def my_items():
 def item(assignment_id: int):
     assignment = get_assignment_or_404(assignment_id, current_user)
     form = AssignmentForm(obj=assignment)
-    if request.method == "POST":
+    periods = db.session.execute(
+        select(Period).where(Period.plan_id == assignment.plan_id).order_by(Period.start, Period.kind)
+    ).scalars().all()
+    due_form = DueOverrideForm(prefix="due") if current_user.is_office else None
+    if due_form is not None:
+        due_form.period_id.choices = [(p.id, f"{p.label}（{_KIND_LABELS.get(p.kind, p.kind)}）") for p in periods]
+    if request.method == "POST" and "due-action" in request.form:
+        if due_form is None:
+            abort(403)
+        if _set_due(assignment, periods, due_form):
+            return redirect(url_for(".item", assignment_id=assignment.id) + "#deadlines")
+    elif request.method == "POST":
         if not may_edit_assignment(current_user, assignment):
             abort(403)
         if form.validate_on_submit():
@@ -64,19 +77,48 @@ def item(assignment_id: int):
                 db.session.rollback()
                 flash(getattr(exc, "message", "该责任事项已被他人修改，请刷新页面后再保存。"), "danger")
     form.version.data = assignment.version
-    periods = db.session.execute(
-        select(Period).where(Period.plan_id == assignment.plan_id).order_by(Period.start, Period.kind)
-    ).scalars().all()
     reports = {r.period_id: r for r in db.session.execute(
         select(Report).where(Report.assignment_id == assignment.id)).scalars()}
     plan = db.session.get(Plan, assignment.plan_id)
     current = services.current_period(plan, today())
+    indicators = services.indicators_for(assignment)
+    statuses = reminders.item_status(assignment, periods, reports, indicators, today())
+    submitted = workflows().report.submitted_states()
     return render_template(
         "reports/item.html", a=assignment, form=form, periods=periods, reports=reports, current=current,
         may_edit=may_edit_assignment(current_user, assignment), wf=workflows().report,
-        indicators=services.indicators_for(assignment),
-        late={p.id for p in periods if services.is_overdue(reports.get(p.id), p, today())},
+        indicators=indicators, statuses=statuses, due_form=due_form,
+        late={p.id for p in periods if statuses[p.id].due.due < today()
+              and (reports.get(p.id) is None or reports[p.id].state not in submitted)},
     )
+
+
+_KIND_LABELS = {"monthly": "月度", "quarterly": "季度", "half_year": "半年", "annual": "年度"}
+
+
+def _set_due(assignment: Assignment, periods: list[Period], form: DueOverrideForm) -> bool:
+    """Handle the office's due-date form; True when saved (errors stay beside their fields)."""
+    if not form.validate_on_submit():
+        return False
+    period = next(p for p in periods if p.id == form.period_id.data)
+    target = assignment if form.scope.data == "assignment" else None
+    try:
+        if form.action.data == "clear":
+            reminders.clear_due_override(current_user, period, target, form.reason.data)
+            flash("已恢复按规则计算的截止日期。", "success")
+        else:
+            reminders.set_due_override(current_user, period, target, form.due.date, form.reason.data)
+            flash("截止日期已调整。", "success")
+        db.session.commit()
+        return True
+    except reminders.ReminderError as exc:
+        db.session.rollback()
+        field = getattr(form, exc.field, None) if exc.field else None
+        if field is not None:
+            field.errors = [*field.errors, exc.message]
+        else:
+            form.form_errors.append(exc.message)
+        return False
 
 
 def _period_or_404(assignment: Assignment, period_id: int) -> Period:

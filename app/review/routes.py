@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import csv
+import io
 from functools import wraps
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
-from ..plans.models import Period, Plan
+from ..plans.models import Assignment, Period, Plan
 from ..plans.services import find_plan
+from ..reminders import services as reminders
+from ..reminders.forms import UrgeForm
 from ..reports.services import current_period
 from ..timeutil import today
 from ..workflow import workflows
@@ -49,9 +53,11 @@ def matrix(ident: str):
                            unit_kind=unit_kind)
 
 
-@bp.route("/overdue")
-@office_view_required
-def overdue():
+STEP_FILTERS = ("escalate", "refer")
+
+
+def _overdue_filters() -> dict:
+    """The plan, period and ladder-step filters of the overdue list, from the query string."""
     plans = db.session.execute(select(Plan).order_by(Plan.issued.desc())).scalars().all()
     plan_id = _int_arg("plan")
     plan = next((p for p in plans if p.id == plan_id), None) if plan_id else (plans[0] if len(plans) == 1 else None)
@@ -59,10 +65,77 @@ def overdue():
     period_arg = request.args.get("period", "")
     period = next((p for p in periods if str(p.id) == period_arg), None)
     current_only = period is None and period_arg != "all"  # default: each plan's current period
+    step = request.args.get("step") if request.args.get("step") in STEP_FILTERS else None
+    return {"plans": plans, "plan": plan, "periods": periods, "period": period, "step": step,
+            "current_only": current_only}
+
+
+@bp.route("/overdue", methods=["GET", "POST"])
+@office_view_required
+def overdue():
+    f = _overdue_filters()
+    urge_errors: dict[tuple[int, int], list[str]] = {}
+    urge_text: dict[tuple[int, int], str] = {}
+    if request.method == "POST":
+        if not current_user.is_office:
+            abort(403)
+        form = UrgeForm()
+        key = _urge(form)
+        if key is None:
+            return redirect(url_for(".overdue", **request.args.to_dict()))
+        urge_errors[key] = [*form.message.errors, *form.form_errors]
+        urge_text[key] = form.message.data or ""
     page = _int_arg("page") or 1
+    plan, period = f["plan"], f["period"]
     rows, total = services.overdue_list(today(), plan_id=plan.id if plan else None,
-                                        period_id=period.id if period else None, current_only=current_only,
-                                        page=page)
-    return render_template("review/overdue.html", rows=rows, total=total, page=page, plans=plans, plan=plan,
-                           periods=periods, period=period, wf=workflows().report, per_page=50,
-                           current_only=current_only, cap=services.COUNT_CAP)
+                                        period_id=period.id if period else None, step=f["step"],
+                                        current_only=f["current_only"], page=page)
+    ladder = workflows().ladder
+    return render_template("review/overdue.html", rows=rows, total=total, page=page, wf=workflows().report,
+                           per_page=50, **f, step_filters={k: ladder.step(k).label for k in STEP_FILTERS
+                                                           if k in ladder.keys},
+                           may_urge=current_user.is_office, urge_errors=urge_errors, urge_text=urge_text,
+                           urge_label=reminders.manual_step().label, cap=services.COUNT_CAP), (
+        400 if urge_errors else 200)
+
+
+def _urge(form: UrgeForm) -> tuple[int, int] | None:
+    """Handle one manual urge; None when done, else the (assignment, period) whose errors to show."""
+    try:
+        assignment_id, period_id = int(form.assignment_id.data or 0), int(form.period_id.data or 0)
+    except ValueError:
+        abort(400)
+    assignment = db.session.get(Assignment, assignment_id)
+    period = db.session.get(Period, period_id)
+    if assignment is None or period is None or period.plan_id != assignment.plan_id:
+        abort(404)
+    if form.validate_on_submit():
+        try:
+            reminders.manual_urge(current_user, assignment, period, form.message.data, today())
+            db.session.commit()
+            flash(f"已向{assignment.unit.name}发出催办，通知将在一分钟内发送。", "success")
+            return None
+        except reminders.ReminderError as exc:
+            db.session.rollback()
+            form.message.errors = [*form.message.errors, exc.message]
+    return (assignment_id, period_id)
+
+
+@bp.route("/overdue.csv")
+@office_view_required
+def overdue_csv():
+    """The overdue list as CSV (e.g. step=refer: the items to refer to the supervision platform)."""
+    f = _overdue_filters()
+    plan, period = f["plan"], f["period"]
+    rows, _ = services.overdue_list(today(), plan_id=plan.id if plan else None,
+                                    period_id=period.id if period else None, step=f["step"],
+                                    current_only=f["current_only"], per_page=50000)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["方案", "任务", "任务名称", "单位", "报送周期", "截止日期", "逾期工作日", "已采取措施", "措施日期"])
+    for r in rows:
+        writer.writerow([r.plan_slug, r.task_number, r.task_title, r.unit_name, r.period_label, r.due.isoformat(),
+                         r.days_late, r.step_label or "", r.step_day.isoformat() if r.step_day else ""])
+    name = f"overdue-{f['step'] or 'all'}-{today().isoformat()}.csv"
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from ..extensions import db
 from ..plans.models import Assignment, Period, Plan, Task
+from ..reminders.models import DueOverride, LadderStep
+from ..reminders.services import effective_due_joins, steps_reached
 from ..reports.models import Report
 from ..units.models import Unit
 from ..workflow import workflows
@@ -80,9 +82,15 @@ class OverdueRow:
     role: str
     period_id: int
     period_label: str
-    due: date
-    days_late: int
+    due: date  # the effective due date (an override of the office wins over the cadence's rule)
+    days_late: int  # working days since the due date
     state: str | None
+    rule_due: date | None = None  # Period.due, when an override changed it
+    step: str | None = None  # the furthest ladder step taken
+    step_label: str | None = None
+    step_day: date | None = None
+    unit_id: int | None = None
+
 
 COUNT_CAP = 1000
 
@@ -99,22 +107,34 @@ def current_past_due_periods(today: date, plan_id: int | None = None, kind: str 
     return select(ranked.c.id).where(ranked.c.rank == 1)
 
 
+def _past_due_periods_clause(today: date):
+    """Periods whose rule's due date, or an override's, is before today (a sargable pre-filter)."""
+    return or_(Period.due < today, Period.id.in_(select(DueOverride.period_id).where(DueOverride.due < today)))
+
+
 def overdue_query(today: date, plan_id: int | None = None, period_id: int | None = None,
-                  unit_id: int | None = None, *, current_only: bool = False):
-    """Assignments × past-due periods with no submitted report: one set-based SELECT."""
+                  unit_id: int | None = None, step: str | None = None, *, current_only: bool = False):
+    """Assignments × past-due periods with no submitted report: one set-based SELECT.
+
+    The due date is the effective one (reminders.services.effective_due_joins). ``step``
+    keeps the items whose ladder reached that step (e.g. escalate: the office's review queue,
+    refer: the list for the supervision platform)."""
     submitted = workflows().report.submitted_states()
-    query = (
+    query, due = effective_due_joins(
         select(Assignment.id.label("assignment_id"), Plan.slug.label("plan_slug"), Task.number.label("task_number"),
                Task.title.label("task_title"), Unit.name.label("unit_name"), Assignment.role,
-               Period.id.label("period_id"), Period.label.label("period_label"), Period.due,
-               Report.state)
+               Period.id.label("period_id"), Period.label.label("period_label"), Period.due.label("rule_due"),
+               Report.state, Assignment.unit_id)
         .select_from(Assignment)
-        .join(Period, and_(Period.plan_id == Assignment.plan_id, Period.due < today))
+        .join(Period, and_(Period.plan_id == Assignment.plan_id, _past_due_periods_clause(today)))
+    )
+    query = (
+        query.add_columns(due.label("due"))
         .join(Task, Task.id == Assignment.task_id)
         .join(Plan, Plan.id == Assignment.plan_id)
         .join(Unit, Unit.id == Assignment.unit_id)
         .outerjoin(Report, and_(Report.assignment_id == Assignment.id, Report.period_id == Period.id))
-        .where(Assignment.active, (Report.id.is_(None)) | (Report.state.not_in(submitted)))
+        .where(Assignment.active, due < today, (Report.id.is_(None)) | (Report.state.not_in(submitted)))
     )
     if plan_id is not None:
         query = query.where(Assignment.plan_id == plan_id)
@@ -124,26 +144,42 @@ def overdue_query(today: date, plan_id: int | None = None, period_id: int | None
         query = query.where(Period.id.in_(current_past_due_periods(today, plan_id)))
     if unit_id is not None:
         query = query.where(Assignment.unit_id == unit_id)
+    if step:
+        query = query.where(exists().where(LadderStep.assignment_id == Assignment.id,
+                                           LadderStep.period_id == Period.id, LadderStep.step == step))
     return query
 
+
 def overdue_list(today: date, *, plan_id: int | None = None, period_id: int | None = None,
-                 unit_id: int | None = None, current_only: bool = False, page: int = 1,
-                 per_page: int = 50) -> tuple[list[OverdueRow], int]:
-    """The overdue reports, most late first, one page of them, and the count.
+                 unit_id: int | None = None, step: str | None = None, current_only: bool = False, page: int = 1,
+                 per_page: int | None = 50) -> tuple[list[OverdueRow], int]:
+    """The overdue reports, most late first, one page of them (all with per_page None), and the count.
 
     The count stops at COUNT_CAP + 1 (shown as "more than 1000"): an exact count over every
-    period of every plan would read a million rows for a number nobody needs exactly."""
-    base = overdue_query(today, plan_id, period_id, unit_id, current_only=current_only)
+    period of every plan would read a million rows for a number nobody needs exactly.
+    Days late are working days; each row carries the furthest ladder step taken."""
+    base = overdue_query(today, plan_id, period_id, unit_id, step, current_only=current_only)
+    due = base.selected_columns.due
     total = db.session.execute(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())).scalar_one()
-    rows = db.session.execute(
-        base.order_by(Period.due, Assignment.plan_id, Task.number, Assignment.position, Assignment.id)
-        .limit(per_page).offset((max(page, 1) - 1) * per_page)
-    ).all()
-    result = [OverdueRow(r.assignment_id, r.plan_slug, r.task_number, r.task_title, r.unit_name, r.role,
-                         r.period_id, r.period_label, r.due, (today - r.due).days, r.state) for r in rows]
+    query = base.order_by(due, Assignment.plan_id, Task.number, Assignment.position, Assignment.id, Period.id)
+    if per_page is not None:
+        query = query.limit(per_page).offset((max(page, 1) - 1) * per_page)
+    rows = db.session.execute(query).all()
+    calendar = workflows().calendar
+    reached = steps_reached([(r.assignment_id, r.period_id) for r in rows])
+    result = []
+    for r in rows:
+        taken = reached.get((r.assignment_id, r.period_id))
+        result.append(OverdueRow(
+            r.assignment_id, r.plan_slug, r.task_number, r.task_title, r.unit_name, r.role, r.period_id,
+            r.period_label, r.due, calendar.workdays_between(r.due, today), r.state,
+            rule_due=r.rule_due if r.rule_due != r.due else None,
+            step=taken[0].step if taken else None, step_label=taken[1] if taken else None,
+            step_day=taken[0].day if taken else None, unit_id=r.unit_id))
     return result, total
 
 def past_due_periods(plan_id: int, today: date) -> list[Period]:
+    """Periods of a plan with a due date (the rule's or an override's) before today."""
     return db.session.execute(
-        select(Period).where(Period.plan_id == plan_id, Period.due < today).order_by(Period.due.desc())
+        select(Period).where(Period.plan_id == plan_id, _past_due_periods_clause(today)).order_by(Period.due.desc())
     ).scalars().all()

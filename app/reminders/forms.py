@@ -1,0 +1,58 @@
+"""Forms of the reminder pages, with Chinese messages beside their fields."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from ..forms_common import length_message
+from .services import MESSAGE_MAX, REASON_MAX
+
+SCOPE_LABELS = {"assignment": "仅本单位本事项", "period": "该周期全部事项"}
+
+
+class DateText(StringField):
+    """A date typed as YYYY-MM-DD (full-width digits and 年月日 accepted)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.date: date | None = None
+
+    def pre_validate(self, form) -> None:
+        text = (self.data or "").strip().translate(str.maketrans("０１２３４５６７８９－／", "0123456789-/"))
+        text = text.replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-")
+        self.date = None
+        if not text:
+            return
+        try:
+            year, month, day = (int(x) for x in text.split("-"))
+            self.date = date(year, month, day)
+        except ValueError:
+            raise ValidationError("日期格式应为 年-月-日，例如 2025-12-05。") from None
+
+
+class DueOverrideForm(FlaskForm):
+    period_id = SelectField("报送周期", coerce=int, validate_choice=False)
+    scope = RadioField("调整范围", choices=list(SCOPE_LABELS.items()), default="assignment",
+                       validators=[InputRequired(message="请选择调整范围。")])
+    due = DateText("新的截止日期", description="年-月-日，例如 2025-12-05")
+    reason = TextAreaField("调整原因", validators=[Length(max=REASON_MAX, message=length_message(REASON_MAX))])
+    action = StringField(default="set")  # the button pressed: set | clear
+
+    def validate_period_id(self, field) -> None:
+        if field.data not in {value for value, _ in field.choices or []}:
+            raise ValidationError("请选择报送周期。")
+
+
+class UrgeForm(FlaskForm):
+    assignment_id = HiddenField()
+    period_id = HiddenField()
+    message = TextAreaField("催办留言", validators=[
+        InputRequired(message="请填写催办留言。"), Length(max=MESSAGE_MAX, message=length_message(MESSAGE_MAX))])
+
+
+class PostForm(FlaskForm):
+    """A button that only needs the CSRF token (re-send, mark all read)."""
