@@ -2,6 +2,7 @@
 
 from .audit.models import AuditEvent, AuditHead  # noqa: F401
 from .auth.models import User  # noqa: F401
+from .plans.draft_models import PlanDraft  # noqa: F401
 from .plans.models import Assignment, Indicator, Period, Plan, Section, Task, TaskGroup  # noqa: F401
 from .reminders.models import DueOverride, InboxEntry, LadderStep, Notice, SchedulerJob  # noqa: F401
 from .reports.models import Figure, Report, ReportTransition  # noqa: F401
