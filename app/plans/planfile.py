@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ..workflow import WorkflowFileError, fail, load_yaml_with_lines
+from ..workflow import WorkflowFileError, _first_bad_timestamp, fail, load_yaml_with_lines
 
 COMPARATORS = (">=", "<=", "~")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}$")
@@ -129,6 +129,29 @@ def load_plan_file(path: str | Path) -> dict[str, Any]:
         data, root = load_yaml_with_lines(path)
     except WorkflowFileError as exc:
         raise PlanFileError(str(exc)) from exc
+    return _validate_plan(data, root, path)
+
+
+def load_plan_text(text: str, name: str = "plan.yaml") -> dict[str, Any]:
+    """Validate a plan file given as text (e.g. a draft corrected on a page), as load_plan_file
+    does; errors name `name` and the line of `text`."""
+    path = Path(name)
+    root: yaml.Node | None = None
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark else ""
+        raise PlanFileError(f"{name}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    except ValueError as exc:  # a date like 2025-13-45 that YAML reads as a timestamp
+        bad = _first_bad_timestamp(root)
+        line = f", line {bad.start_mark.line + 1}" if bad is not None else ""
+        raise PlanFileError(f"{name}{line}: not a valid date: {exc}") from exc
+    return _validate_plan(data, root, path)
+
+
+def _validate_plan(data: Any, root: yaml.Node | None, path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _err(path, root, (), "a plan file must be a mapping (id, code, title, …)")
     out: dict[str, Any] = {}
