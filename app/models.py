@@ -1,5 +1,6 @@
 """Import every area's models so SQLAlchemy and Alembic see the whole schema."""
 
+from .api.models import ApiToken  # noqa: F401
 from .audit.models import AuditEvent, AuditHead  # noqa: F401
 from .auth.models import User  # noqa: F401
 from .plans.draft_models import PlanDraft  # noqa: F401
