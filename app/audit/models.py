@@ -16,9 +16,12 @@ class AuditEvent(db.Model):
 
     __tablename__ = "audit_event"
     __table_args__ = (
-        Index("ix_audit_event_entity", "entity_type", "entity_id"),
+        # The history pages and the log search filter on these and read the newest first (ORDER BY seq DESC).
+        Index("ix_audit_event_entity", "entity_type", "entity_id", "seq"),
         Index("ix_audit_event_at", "at"),
-        Index("ix_audit_event_user", "user_id"),
+        Index("ix_audit_event_user", "user_id", "seq"),
+        Index("ix_audit_event_unit", "unit_name", "seq"),
+        Index("ix_audit_event_action", "action", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True,
