@@ -1,44 +1,73 @@
-"""Writing audit events: one per change, in the same transaction as the change."""
+"""Writing and checking audit events: one per change, in the same transaction as the change.
+
+``record()`` appends one event to the hash chain (see ``chain.py``). The chain's head row (``audit_head``) is
+locked once per transaction -- ``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a write to it first takes the
+database's write lock -- so concurrent writers extend one chain and never fork it. Within the transaction the
+head is then kept in ``session.info`` and written back once per flush, so a request that records several
+events pays for one lock and one head update.
+
+The module also refuses ORM bulk UPDATE / DELETE statements on audited tables (``session.execute(update(
+Report)…)``): such a statement bypasses the services and their events. A service that does record the change
+passes ``execution_options(audited=True)``.
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from ..extensions import db
-from .chain import GENESIS_HASH, make_row
+from .chain import GENESIS_HASH, VerifyResult, make_row, parse_anchor, verify_chain
 from .models import AuditEvent, AuditHead
 
 ALGORITHM = "sha256"
 
+Actor = tuple[int | None, str | None, str | None]
+
+_HEAD = AuditHead.__table__
+_EVENT = AuditEvent.__table__
+_CHAIN_KEY = "audit_chain"  # session.info: [seq, hash, unwritten] of this transaction's head
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+# --- who, from where ----------------------------------------------------------------------------------------
+
 
 def request_id() -> str | None:
+    """The request's id: the proxy's X-Request-ID when it is a plain token, else a new one."""
     if not has_request_context():
         return None
     if "request_id" not in g:
-        g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
     return g.request_id
 
 
-def actor_of(user: Any) -> tuple[int | None, str | None, str | None]:
+def actor_of(user: Any) -> Actor:
     """The (id, user name, unit name) an event records for a user object."""
     if user is None:
         return None, None, None
     return user.id, user.username, user.unit.name if user.unit else None
 
 
-def _actor() -> tuple[int | None, str | None, str | None]:
+def _actor() -> Actor:
     if has_request_context() and current_user and getattr(current_user, "is_authenticated", False):
-        unit = current_user.unit.name if current_user.unit else None
-        return current_user.id, current_user.username, unit
+        return actor_of(current_user)
     return None, None, None
+
+
+# --- values -------------------------------------------------------------------------------------------------
 
 
 def _plain(value: Any) -> Any:
@@ -68,6 +97,63 @@ def snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
     return {f: getattr(obj, f) for f in fields}
 
 
+# --- the chain's head ---------------------------------------------------------------------------------------
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind(mapper=AuditHead.__mapper__).dialect.name
+
+
+def _lock_head(session: Session) -> list[Any]:
+    """Lock the head row for the rest of the transaction and read it; create it on the first event ever."""
+    dialect = _dialect(session)
+    where = _HEAD.c.id == 1
+    if dialect == "sqlite":
+        # A write first: it takes SQLite's write lock (waiting out busy_timeout), so the read below sees the
+        # last committed head and no other writer can commit until this transaction ends.
+        session.execute(update(_HEAD).where(where).values(seq=_HEAD.c.seq))
+    row = session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(where).with_for_update()).first()
+    if row is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing())
+        row = session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(where).with_for_update()).one()
+    return [row.seq, row.hash, False]
+
+
+@event.listens_for(Session, "before_flush")
+def _write_head(session: Session, flush_context: Any, instances: Any) -> None:
+    """Write this transaction's head back with the events it belongs to (one UPDATE per flush)."""
+    state = session.info.get(_CHAIN_KEY)
+    if state is not None and state[2]:
+        connection = session.connection(bind_arguments={"mapper": AuditHead.__mapper__})
+        connection.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=state[0], hash=state[1]))
+        state[2] = False
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    """The lock ends with the transaction (or a savepoint's rollback): read the head again next time."""
+    session.info.pop(_CHAIN_KEY, None)
+
+
+def current_head() -> tuple[int, str]:
+    """(count, hash) of the chain as this transaction sees it, including events not yet flushed."""
+    state = db.session.info.get(_CHAIN_KEY)
+    if state is not None:
+        return state[0], state[1]
+    row = db.session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)).first()
+    return (row.seq, row.hash) if row else (0, GENESIS_HASH)
+
+
+def head_anchor() -> str:
+    """The head as an anchor ``HASH@COUNT`` (``GENESIS_HASH@0`` for an empty log)."""
+    seq, digest = current_head()
+    return f"{digest}@{seq}"
+
+
+# --- writing ------------------------------------------------------------------------------------------------
+
+
 def record(
     action: str,
     entity_type: str | None = None,
@@ -76,60 +162,152 @@ def record(
     *,
     reason: str | None = None,
     extra: Mapping[str, Any] | None = None,
-    actor: tuple[int | None, str | None, str | None] | None = None,
+    actor: Actor | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain in the current transaction.
+    """Append one event to the chain in the current transaction (committed or rolled back with it).
 
-    The head row is locked (SELECT … FOR UPDATE on PostgreSQL; SQLite serialises writers),
-    so concurrent writers extend one chain and never fork it."""
+    ``changes`` is ``{field: [before, after]}`` (see ``diff``); ``actor`` defaults to the logged-in user."""
+    session = db.session()
+    state = session.info.get(_CHAIN_KEY)
+    if state is None:
+        state = session.info[_CHAIN_KEY] = _lock_head(session)
     user_id, username, unit_name = actor or _actor()
     at = datetime.now(UTC)
     ip = request.remote_addr if has_request_context() else None
+    rid = request_id()
+    entity_key = None if entity_id is None else str(entity_id)
     content: dict[str, Any] = {
         "at": at,
         "user": username,
         "user_id": user_id,
         "unit": unit_name,
         "ip": ip,
-        "request_id": request_id(),
+        "request_id": rid,
         "action": action,
-        "entity": {"type": entity_type, "id": None if entity_id is None else str(entity_id)},
+        "entity": {"type": entity_type, "id": entity_key},
         "changes": _plain(dict(changes or {})),
     }
     if reason:
         content["reason"] = reason
     if extra:
         content["extra"] = _plain(dict(extra))
-    head = db.session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
-        db.session.add(head)
-        db.session.flush()
-    seq = head.seq + 1
-    row = make_row(seq, head.hash, content, ALGORITHM)
-    event = AuditEvent(
+    seq = state[0] + 1
+    row = make_row(seq, state[1], content, ALGORITHM)
+    audit_event = AuditEvent(
         seq=seq,
-        at=at,
+        at=at.replace(tzinfo=None),
         user_id=user_id,
         username=username,
         unit_name=unit_name,
         ip=ip,
-        request_id=content["request_id"],
+        request_id=rid,
         action=action,
         entity_type=entity_type,
-        entity_id=content["entity"]["id"],
+        entity_id=entity_key,
         content=row.content,
         algorithm=ALGORITHM,
         prev_hash=row.prev_hash,
         hash=row.hash,
     )
-    db.session.add(event)
-    head.seq, head.hash = seq, row.hash
-    db.session.flush()
-    return event
+    session.add(audit_event)
+    state[0], state[1], state[2] = seq, row.hash, True
+    return audit_event
 
 
 def json_default(value: Any) -> Any:
     if isinstance(value, (Decimal, date, datetime)):
         return str(value)
     raise TypeError(type(value).__name__)
+
+
+# --- verifying ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """``verify_log``'s answer: the chain's result, and the first bad event's row when it exists."""
+
+    result: VerifyResult
+    bad_event: AuditEvent | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+
+def _stream(batch: int) -> Iterator[Any]:
+    columns = (_EVENT.c.seq, _EVENT.c.prev_hash, _EVENT.c.hash, _EVENT.c.algorithm, _EVENT.c.content)
+    query = select(*columns).order_by(_EVENT.c.seq)
+    result = db.session.execute(query, execution_options={"yield_per": batch, "stream_results": True})
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def verify_log(anchor: str | tuple[str, int] | None = None, *, batch: int = 20_000) -> VerifyReport:
+    """Recompute the whole chain, streaming the events in seq order; name the first bad one.
+
+    Also checks the head row (read first: writers may append meanwhile) against the event it names, so a log
+    cut short while the head row stays is caught; ``anchor`` (``HASH@COUNT``) catches a log cut short and
+    re-hashed together with its head row."""
+    parsed = parse_anchor(anchor) if isinstance(anchor, str) else anchor
+    head = db.session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)).first()
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    seen: dict[int, str] = {0: GENESIS_HASH}  # the hashes of the head row's event and the one before it
+
+    def rows() -> Iterator[Any]:
+        for row in _stream(batch):
+            if head_seq - 1 <= row.seq <= head_seq:
+                seen[row.seq] = row.hash
+            yield row
+
+    result = verify_chain(rows(), parsed)
+    if result.ok and head_seq:
+        if result.count < head_seq:
+            result = VerifyResult(False, result.count, result.head_hash, result.count + 1,
+                                  f"event {result.count + 1}: missing; the head row names {head_seq} events, "
+                                  f"the log holds {result.count}")
+        elif seen.get(head_seq) != head_hash:
+            result = VerifyResult(False, head_seq - 1, seen.get(head_seq - 1, ""), head_seq,
+                                  f"event {head_seq}: its hash differs from the head row's {head_hash[:12]}…")
+    bad = db.session.get(AuditEvent, result.first_bad_seq) if result.first_bad_seq else None
+    return VerifyReport(result, bad)
+
+
+# --- the bulk-change guard ----------------------------------------------------------------------------------
+
+#: Tables whose rows are not domain data: the chain's own head, the outbox and inbox, the scheduler's locks.
+#: An ORM bulk UPDATE / DELETE on any other table must be marked ``audited=True`` by a service that records it.
+UNAUDITED_TABLES: frozenset[str] = frozenset({"audit_head", "notice", "inbox_entry", "scheduler_job",
+                                              "alembic_version"})
+
+
+class UnauditedChangeError(RuntimeError):
+    """A bulk UPDATE / DELETE on an audited table that no service recorded."""
+
+
+def _target_table(statement: Any) -> str | None:
+    table = getattr(statement, "table", None)
+    name = getattr(table, "name", None)
+    if name is None and table is not None:  # an ORM entity or alias: find its table
+        mapper = getattr(table, "mapper", None) or getattr(getattr(table, "_annotations", {}), "get",
+                                                           lambda _k: None)("parententity")
+        local = getattr(mapper, "local_table", None)
+        name = getattr(local, "name", None)
+    return name
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_unaudited_bulk(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete):
+        return
+    if state.execution_options.get("audited"):
+        return
+    table = _target_table(state.statement)
+    if table is None or table in UNAUDITED_TABLES:
+        return
+    verb = "UPDATE" if state.is_update else "DELETE"
+    raise UnauditedChangeError(
+        f"bulk {verb} on the audited table {table!r} bypasses the audit log: change the rows through a "
+        f"service that calls audit.record(), and mark the statement execution_options(audited=True)")
