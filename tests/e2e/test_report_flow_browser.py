@@ -1,0 +1,91 @@
+"""In a real browser: a liaison fills and submits the monthly report, staff return it with a
+reason, the liaison sees the reason, corrects and resubmits, staff accept. Liaison pages fit a
+375 px wide phone screen without sideways scrolling."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def login(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "e2e-pass-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_report_submit_return_resubmit_accept(browser, live_server, shots):
+    base = live_server["url"]
+    unit_ctx = browser.new_context(viewport={"width": 375, "height": 800})
+    office_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    unit, office = unit_ctx.new_page(), office_ctx.new_page()
+
+    # (1) the liaison logs in, opens the item and fills the October report
+    login(unit, base, "lx-gxt")
+    assert "我的责任事项" in unit.content()
+    shots(unit, "liaison-items")
+    unit.click("text=提高第二产业就业比重")
+    unit.click("tr:has-text('2025年10月') >> text=打开")
+    unit.fill("textarea[name=progress_text]", "已发布岗位 3.2 万个。")
+    unit.fill("textarea[name=next_steps_text]", "继续推进岗位归集。")
+    figure = unit.locator("input[name^=figure_]").first
+    figure.fill("-1")
+    unit.click("button[value=submit]")
+    assert "该指标不能为负数" in unit.content()  # the message next to the field
+    shots(unit, "bad-figure")
+    unit.locator("input[name^=figure_]").first.fill("8.5")
+    unit.click("button[value=submit]")
+    assert "报告已报送" in unit.content()
+    shots(unit, "submitted")
+
+    # (2) staff return it with a reason
+    login(office, base, "staff1")
+    office.goto(f"{base}/review/overdue")
+    office.goto(unit.url.replace(base, base))  # the item page the liaison is on
+    office.click("tr:has-text('2025年10月') >> text=打开")
+    assert "已报送" in office.content()
+    office.fill("textarea[name=reason]", "岗位数与人社部门口径不一致，请核实。")
+    office.click("text=退回修改")
+    assert "报告已退回" in office.content()
+    shots(office, "returned")
+
+    # (3) the liaison sees the reason, corrects and resubmits
+    unit.reload()
+    assert "岗位数与人社部门口径不一致" in unit.content()
+    unit.click("tr:has-text('2025年10月') >> text=打开")
+    assert "岗位数与人社部门口径不一致" in unit.content()
+    unit.locator("input[name^=figure_]").first.fill("8.1")
+    unit.click("button[value=submit]")
+    assert "报告已报送" in unit.content()
+    shots(unit, "resubmitted")
+
+    # (4) staff accept
+    office.reload()
+    office.click("text=审核通过")
+    assert "报告已审核通过" in office.content()
+    assert "8.1" in office.content()
+    shots(office, "accepted")
+    unit.reload()
+    assert "已通过" in unit.content()
+    unit_ctx.close()
+    office_ctx.close()
+
+
+@pytest.mark.parametrize("path", ["items", "item", "report"])
+def test_liaison_pages_fit_a_phone(browser, live_server, shots, path):
+    base = live_server["url"]
+    ctx = browser.new_context(viewport={"width": 375, "height": 800})
+    page = ctx.new_page()
+    login(page, base, "lx-gxt")
+    page.goto(f"{base}/items")
+    if path != "items":
+        page.click("text=提高第二产业就业比重")
+        if path == "report":
+            page.click("tr:has-text('2025年11月') >> text=打开")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    shots(page, f"phone-{path}")
+    assert width <= 375, f"{page.url} is {width}px wide on a 375px screen"
+    ctx.close()
