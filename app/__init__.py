@@ -38,6 +38,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for bp in (auth_bp, plans_bp, reports_bp, review_bp, admin_bp):
         app.register_blueprint(bp)
     app.register_blueprint(reminders_bp)
+    from .api import register_api
+
+    register_api(app)  # /api/v1 (bearer tokens, exempt from CSRF) and the API token pages
     register_error_handlers(app)
 
     from .cli import register_cli
