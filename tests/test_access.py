@@ -89,6 +89,25 @@ ROUTES = {
     "admin.users": [("GET", "/admin/users", ADMIN_ONLY)],
     "admin.user_edit": [("GET", "/admin/users/{user}", ADMIN_ONLY), ("GET", "/admin/users/new", ADMIN_ONLY),
                         ("POST", "/admin/users/{user}", ADMIN_ONLY)],
+    # API tokens: each user's own page, an admin's page of everybody's (999999: no such token; POST {}: no name).
+    "tokens.mine": [("GET", "/account/tokens", ALL_READERS),
+                    ("POST", "/account/tokens", {"anonymous": LOGIN, **{r: 400 for r in ROLES[1:]}})],
+    "tokens.revoke": [("POST", "/account/tokens/999999/revoke", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN})],
+    "tokens.all_tokens": [("GET", "/admin/tokens", ADMIN_ONLY)],
+    # The JSON API takes bearer tokens only: a page's login cookie never opens it (401 for every role here;
+    # tests/api/test_api_access.py holds the same table with tokens). Its OpenAPI document is public.
+    "api.openapi": [("GET", "/api/v1/openapi.json", {r: OK for r in ROLES})],
+    **{endpoint: [(method, url, {r: 401 for r in ROLES})] for endpoint, method, url in (
+        ("api.me", "GET", "/api/v1/me"), ("api.plans", "GET", "/api/v1/plans"),
+        ("api.plan", "GET", "/api/v1/plans/{plan}"), ("api.plan_periods", "GET", "/api/v1/plans/{plan}/periods"),
+        ("api.tasks", "GET", "/api/v1/tasks"), ("api.task", "GET", "/api/v1/tasks/1"),
+        ("api.units", "GET", "/api/v1/units"), ("api.assignments", "GET", "/api/v1/assignments"),
+        ("api.assignment", "GET", "/api/v1/assignments/{item}"), ("api.reports_list", "GET", "/api/v1/reports"),
+        ("api.report", "GET", "/api/v1/reports/{report}"), ("api.figures", "GET", "/api/v1/figures"),
+        ("api.overdue", "GET", "/api/v1/overdue"),
+        ("api.report_slot", "GET", "/api/v1/assignments/{item}/reports/{period}"),
+        ("api.save_report", "PUT", "/api/v1/assignments/{item}/reports/{period}"),
+    )},
 }
 
 USERS = {"liaison": "lx-own", "other_liaison": "lx-other", "staff": "staff", "admin": "admin", "auditor": "auditor"}
