@@ -22,7 +22,7 @@ def world(factory):
     factory.group_members("各行业主管部门", "自治区商务厅")
     own = factory.user("lx-own", unit="自治区工业和信息化厅")
     factory.user("lx-other", unit="自治区教育厅")
-    factory.user("staff", role="staff")
+    staff = factory.user("staff", role="staff")
     factory.user("admin", role="admin")
     factory.user("auditor", role="auditor")
     task2 = db.session.execute(select(Task).where(Task.number == 2)).scalar_one()
@@ -37,8 +37,11 @@ def world(factory):
     db.session.commit()
     group = db.session.execute(select(UnitGroup)).scalars().first()
     unit = db.session.get(Unit, own.unit_id)
+    from app.plans.drafts import create_draft
+
+    draft = create_draft(staff, "plan.txt", "一、重点任务\n1.稳定岗位。新增岗位100个以上。（责任单位：自治区教育厅）\n".encode())
     return {"plan": plan.slug, "item": item.id, "period": period.id, "report": report.id, "group": group.id,
-            "unit": unit.id, "user": own.id}
+            "unit": unit.id, "user": own.id, "draft": draft.token}
 
 
 # endpoint → (method, url template, {role: expected status}); "own" ids belong to lx-own's unit,
@@ -49,6 +52,9 @@ OFFICE_READ = {"anonymous": LOGIN, "liaison": FORBIDDEN, "other_liaison": FORBID
                "auditor": OK}
 ADMIN_ONLY = {"anonymous": LOGIN, "liaison": FORBIDDEN, "other_liaison": FORBIDDEN, "staff": FORBIDDEN,
               "admin": OK, "auditor": FORBIDDEN}
+OFFICE_ONLY = {"anonymous": LOGIN, "liaison": FORBIDDEN, "other_liaison": FORBIDDEN, "staff": OK, "admin": OK,
+               "auditor": FORBIDDEN}
+OWN_DRAFT = {**OFFICE_ONLY, "admin": MISSING}
 OWN_ITEM = {"anonymous": LOGIN, "liaison": OK, "other_liaison": MISSING, "staff": OK, "admin": OK, "auditor": OK}
 
 ROUTES = {
@@ -57,6 +63,15 @@ ROUTES = {
     "auth.logout": [("POST", "/logout", {"anonymous": LOGIN, **{r: 302 for r in ROLES[1:]}})],
     "plans.index": [("GET", "/plans/", ALL_READERS)],
     "plans.show": [("GET", "/plans/{plan}", ALL_READERS), ("GET", "/plans/nope", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN})],
+    # Drafting a plan from a document: office staff only; a draft is its uploader's (staff's), so admin gets 404.
+    # POST {}: no file / a form that does not match the draft → 422. Discard last: the draft is gone after it.
+    "plans.draft_new": [("GET", "/plans/drafts/new", OFFICE_ONLY),
+                        ("POST", "/plans/drafts/new", {**OFFICE_ONLY, "staff": 422, "admin": 422})],
+    "plans.draft_edit": [("GET", "/plans/drafts/{draft}", OWN_DRAFT),
+                         ("POST", "/plans/drafts/{draft}", {**OWN_DRAFT, "staff": 422}),
+                         ("GET", "/plans/drafts/" + "0" * 32, {**OWN_DRAFT, "staff": MISSING})],
+    "plans.draft_yaml": [("GET", "/plans/drafts/{draft}/plan.yaml", OWN_DRAFT)],
+    "plans.draft_discard": [("POST", "/plans/drafts/{draft}/discard", {**OWN_DRAFT, "staff": 302})],
     "reports.my_items": [("GET", "/items", ALL_READERS)],
     "reports.item": [
         ("GET", "/items/{item}", OWN_ITEM),
