@@ -21,6 +21,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .extensions import init_extensions
 
     init_extensions(app)
+    from .ops import init_ops
+
+    init_ops(app)  # logs, request id, /healthz: before other request hooks
 
     from .workflow import load_workflows
 

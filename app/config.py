@@ -43,6 +43,13 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_RETRY_BASE_SECONDS": 60,  # 60 s, 120 s, 240 s … capped at 6 hours
     "OUTBOX_CLAIM_SECONDS": 300,  # a sender's lease on the notices it is sending
     "DIGEST_MAX_ITEMS": 200,  # items listed in one digest (the total is always given)
+    # Deployment (app/ops, docs/production.md).
+    "APP_ENV": "development",  # production: refuses a generated or short SECRET_KEY and debug mode
+    "LOG_FORMAT": None,  # json | text; None: json in production, text otherwise
+    "LOG_LEVEL": "INFO",
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted
+    "PG_DUMP": "pg_dump",  # `flask backup` on PostgreSQL: the client tools' names or paths
+    "PG_RESTORE": "pg_restore",
 }
 
 # Keys read from the environment (strings; the app parses them where needed).
@@ -50,6 +57,9 @@ ENV_KEYS = ("SECRET_KEY", "TIMEZONE", "TODAY", "WORKFLOWS_DIR", "PLANS_DIR",
             "BASE_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM",
             "OFFICE_EMAIL", "WEBHOOK_URL", "SWEEP_TIME", "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_BASE_SECONDS",
             "OUTBOX_CLAIM_SECONDS")
+ENV_KEYS = (*ENV_KEYS, "APP_ENV", "LOG_FORMAT", "LOG_LEVEL", "TRUSTED_PROXIES", "PG_DUMP", "PG_RESTORE")
+
+MIN_SECRET_KEY_LENGTH = 32
 
 
 def _secret_key(instance: Path) -> str:
@@ -83,5 +93,46 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if uri.startswith("postgresql://"):
         uri = "postgresql+psycopg://" + uri[len("postgresql://") :]
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
-    if not app.config.get("SECRET_KEY"):
+    secret_generated = not app.config.get("SECRET_KEY")
+    if secret_generated and str(app.config.get("APP_ENV") or "").strip().lower() != "production":
         app.config["SECRET_KEY"] = _secret_key(instance)
+    check_deployment(app, secret_generated=secret_generated)
+
+
+def check_deployment(app: Flask, *, secret_generated: bool) -> None:
+    """Refuse to start on a setting that is wrong for the mode, with one line that says why.
+
+    In production (APP_ENV=production) the secret key must be set in the environment or in
+    instance/config.py (not the one generated into instance/secret_key) with at least 32
+    characters, and debug mode must be off."""
+    env = str(app.config.get("APP_ENV") or "development").strip().lower()
+    if env not in ("production", "development"):
+        raise RuntimeError(f"APP_ENV must be 'production' or 'development', not {app.config['APP_ENV']!r}")
+    app.config["APP_ENV"] = env
+    log_format = app.config.get("LOG_FORMAT")
+    if log_format is not None and str(log_format).lower() not in ("json", "text"):
+        raise RuntimeError(f"LOG_FORMAT must be 'json' or 'text', not {log_format!r}")
+    app.config["LOG_FORMAT"] = str(log_format).lower() if log_format is not None else None
+    try:
+        app.config["TRUSTED_PROXIES"] = int(app.config.get("TRUSTED_PROXIES") or 0)
+    except ValueError:
+        raise RuntimeError(f"TRUSTED_PROXIES must be a whole number, not {app.config['TRUSTED_PROXIES']!r}") from None
+    if env != "production":
+        return
+    refuse = "Refusing to start in production mode (APP_ENV=production): "
+    how = ("set SECRET_KEY in the environment or in instance/config.py to at least "
+           f"{MIN_SECRET_KEY_LENGTH} random characters, e.g. the output of "
+           "python3 -c 'import secrets; print(secrets.token_hex(32))'")
+    key = str(app.config.get("SECRET_KEY") or "")
+    if secret_generated:
+        raise RuntimeError(refuse + "SECRET_KEY is not set (the key generated into instance/secret_key serves "
+                           "development only); " + how)
+    dev_key = Path(app.instance_path) / "secret_key"
+    if dev_key.is_file() and dev_key.read_text().strip() == key.strip():
+        raise RuntimeError(refuse + f"SECRET_KEY is the development key generated into {dev_key}; " + how)
+    if len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 8:
+        raise RuntimeError(refuse + f"SECRET_KEY is too weak ({len(key)} characters, {len(set(key))} different); "
+                           + how)
+    if app.debug or app.config.get("DEBUG"):
+        raise RuntimeError(refuse + "debug mode is on (FLASK_DEBUG, `flask run --debug` or DEBUG in the config); "
+                           "turn it off: the debugger runs any code a visitor sends")

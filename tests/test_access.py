@@ -59,6 +59,7 @@ OWN_ITEM = {"anonymous": LOGIN, "liaison": OK, "other_liaison": MISSING, "staff"
 
 ROUTES = {
     "auth.home": [("GET", "/", {r: 302 for r in ROLES})],
+    "ops.healthz": [("GET", "/healthz", {r: OK for r in ROLES})],  # no login: load balancers, monitoring
     "auth.login": [("GET", "/login", {"anonymous": OK, **{r: 302 for r in ROLES[1:]}})],
     "auth.logout": [("POST", "/logout", {"anonymous": LOGIN, **{r: 302 for r in ROLES[1:]}})],
     "plans.index": [("GET", "/plans/", ALL_READERS)],
