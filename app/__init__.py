@@ -52,4 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .reminders.cli import register_reminders_cli
 
     register_reminders_cli(app)
+    from .ops.cli import register_ops_cli
+
+    register_ops_cli(app)
     return app
