@@ -20,12 +20,28 @@ worker exits, timeouts) are in the same format.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
-import sys
+import traceback
+from datetime import UTC, datetime
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Nothing from the app package is imported here: this file runs in gunicorn's master, and a module
+# imported there would be inherited, old, by the workers that a reload (SIGHUP) starts for new code.
 
-from app.ops.logging import gunicorn_logconfig
+
+class GunicornJsonFormatter(logging.Formatter):
+    """gunicorn's own lines (boot, worker exits, timeouts) with the fields of the app's JSON lines
+    (app/ops/logging.py: time, level, logger, message, pid, exception)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        entry = {"time": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z",
+                 "level": record.levelname, "logger": record.name, "message": record.getMessage(),
+                 "pid": record.process}
+        if record.exc_info:
+            entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 def _int(name: str, default: int) -> int:
@@ -55,7 +71,23 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-logconfig_dict = gunicorn_logconfig()
+_log_format = (os.environ.get("LOG_FORMAT")
+               or ("json" if os.environ.get("APP_ENV", "").lower() == "production" else "text")).lower()
+_log_level = os.environ.get("LOG_LEVEL", "INFO").upper()
+# gunicorn's own lines in the app's format on stderr; the root logger gets no handler here (each
+# worker's app adds its own), and gunicorn's access log stays off (the app writes the access lines).
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"level": _log_level, "handlers": []},
+    "loggers": {
+        "gunicorn.error": {"level": _log_level, "handlers": ["stderr"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+    },
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "app", "stream": "ext://sys.stderr"}},
+    "formatters": {"app": {"()": GunicornJsonFormatter} if _log_format == "json"
+                   else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+}
 # X-Forwarded-Proto is trusted from these addresses only (the reverse proxy); see TRUSTED_PROXIES.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 proc_name = "policy-tracker"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 import traceback
@@ -158,26 +157,3 @@ def init_request_logging(app: Flask) -> None:
     """Register the request-id and access-log hooks. Call it before any other before_request hook."""
     app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     app.after_request(_finish_request)
-
-
-def gunicorn_logconfig(log_format: str | None = None, level: str | None = None) -> dict[str, Any]:
-    """The ``logconfig_dict`` for gunicorn.conf.py: gunicorn's own lines (boot, worker exits,
-    timeouts) in the app's format on stderr (LOG_FORMAT, or json when APP_ENV=production). gunicorn's access log stays off: each worker's app
-    writes the access lines, with the request id and the user. The root logger gets no handler here:
-    each worker's app adds its own."""
-    log_format = (log_format or os.environ.get("LOG_FORMAT")
-                  or ("json" if os.environ.get("APP_ENV", "").lower() == "production" else "text")).lower()
-    formatter = {"()": f"{__name__}.{'JsonFormatter' if log_format == 'json' else 'TextFormatter'}"}
-    level = (level or os.environ.get("LOG_LEVEL") or "INFO").upper()
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "root": {"level": level, "handlers": []},
-        "loggers": {
-            "gunicorn.error": {"level": level, "handlers": ["stderr"], "propagate": False},
-            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
-        },
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "app",
-                                "stream": "ext://sys.stderr"}},
-        "formatters": {"app": formatter},
-    }
