@@ -44,6 +44,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .api import register_api
 
     register_api(app)  # /api/v1 (bearer tokens, exempt from CSRF) and the API token pages
+    from .audit.cli import register_audit_cli
+    from .audit.routes import bp as audit_bp
+
+    app.register_blueprint(audit_bp)
+    register_audit_cli(app)
     register_error_handlers(app)
 
     from .cli import register_cli

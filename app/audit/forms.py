@@ -1,0 +1,79 @@
+"""The audit log search form (GET; filters only, so no CSRF token)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import Length, Optional, ValidationError
+
+from ..forms_common import length_message
+from .queries import ENTITY_LABELS, LogFilter, action_choices
+
+DATE_MESSAGE = "请按 年-月-日 填写日期，例如 2025-05-31。"
+
+
+class DateText(StringField):
+    """A date typed as YYYY-MM-DD (full-width digits, 2025/5/31 and 2025年5月31日 accepted); ``.date``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.date: date | None = None
+
+    def pre_validate(self, form) -> None:
+        text = (self.data or "").strip().translate(str.maketrans("０１２３４５６７８９－／", "0123456789-/"))
+        text = text.replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-")
+        self.date = None
+        if not text:
+            return
+        try:
+            year, month, day = (int(x) for x in text.split("-"))
+            self.date = date(year, month, day)
+        except ValueError:
+            raise ValidationError(DATE_MESSAGE) from None
+
+
+class LogSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    user = StringField("用户名", validators=[Optional(), Length(max=50, message=length_message(50))])
+    unit = StringField("单位", validators=[Optional(), Length(max=100, message=length_message(100))])
+    entity_type = SelectField("对象类型", validate_choice=False)
+    entity_id = StringField("对象编号", validators=[Optional(), Length(max=40, message=length_message(40))])
+    action = SelectField("操作", validate_choice=False)
+    start = DateText("起始日期", validators=[Length(max=20, message=length_message(20))])
+    end = DateText("截止日期", validators=[Length(max=20, message=length_message(20))])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.entity_type.choices = [("", "（全部）"), *sorted(ENTITY_LABELS.items(), key=lambda kv: kv[0])]
+        self.action.choices = action_choices()
+
+    def validate_entity_type(self, field: SelectField) -> None:
+        if field.data and field.data not in ENTITY_LABELS:
+            raise ValidationError("请选择列表中的对象类型。")
+
+    def validate_action(self, field: SelectField) -> None:
+        if field.data and field.data not in {value for value, _ in action_choices()}:
+            raise ValidationError("请选择列表中的操作。")
+
+    def validate_end(self, field: DateText) -> None:
+        if field.date and self.start.date and field.date < self.start.date:
+            raise ValidationError("截止日期不能早于起始日期。")
+
+    def validate_entity_id(self, field: StringField) -> None:
+        if field.data and not self.entity_type.data:
+            raise ValidationError("填写对象编号时请同时选择对象类型。")
+
+    def to_filter(self) -> LogFilter:
+        return LogFilter(
+            username=(self.user.data or "").strip() or None,
+            unit_name=(self.unit.data or "").strip() or None,
+            entity_type=self.entity_type.data or None,
+            entity_id=(self.entity_id.data or "").strip() or None,
+            action=self.action.data or None,
+            start=self.start.date,
+            end=self.end.date,
+        )
