@@ -95,6 +95,15 @@ ROUTES = {
     ],
     "review.matrix": [("GET", "/review/plans/{plan}/matrix", OFFICE_READ)],
     "review.overdue": [("GET", "/review/overdue", OFFICE_READ)],
+    # Audit: a liaison reads the history of their own unit's reports, figures and assignments; the whole log is
+    # for office staff and auditors (tests/audit/test_pages.py).
+    "audit.history": [("GET", "/audit/history/report/{report}", OWN_ITEM),
+                      ("GET", "/audit/history/assignment/{item}", OWN_ITEM),
+                      ("GET", "/audit/history/user/{user}", {**OWN_ITEM, "liaison": MISSING}),
+                      ("GET", "/audit/history/report/999999", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN}),
+                      ("GET", "/audit/history/plan/1", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN})],
+    "audit.log": [("GET", "/audit/log", {**OFFICE_READ, "admin": FORBIDDEN})],
+    "audit.export": [("GET", "/audit/log.csv", {**OFFICE_READ, "admin": FORBIDDEN})],
     "admin.units": [("GET", "/admin/units", ADMIN_ONLY)],
     "admin.unit_edit": [("GET", "/admin/units/{unit}", ADMIN_ONLY), ("GET", "/admin/units/new", ADMIN_ONLY),
                         ("POST", "/admin/units/{unit}", ADMIN_ONLY)],
