@@ -41,6 +41,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for bp in (auth_bp, plans_bp, reports_bp, review_bp, admin_bp):
         app.register_blueprint(bp)
     app.register_blueprint(reminders_bp)
+    from .cases import init_app as init_cases
+    from .integrity import init_app as init_integrity
+    from .reports.cli import register_figures_cli
+    from .reports.figure_routes import bp as figures_bp
+
+    init_integrity(app)  # workflows/plausibility.yaml (checked at start-up), flag pages, `flask integrity scan`
+    init_cases(app)
+    app.register_blueprint(figures_bp)
+    register_figures_cli(app)
     from .api import register_api
 
     register_api(app)  # /api/v1 (bearer tokens, exempt from CSRF) and the API token pages

@@ -41,7 +41,7 @@ def world(factory):
 
     draft = create_draft(staff, "plan.txt", "一、重点任务\n1.稳定岗位。新增岗位100个以上。（责任单位：自治区教育厅）\n".encode())
     return {"plan": plan.slug, "item": item.id, "period": period.id, "report": report.id, "group": group.id,
-            "unit": unit.id, "user": own.id, "draft": draft.token}
+            "unit": unit.id, "user": own.id, "draft": draft.token, "figure": report.figures[0].id}
 
 
 # endpoint → (method, url template, {role: expected status}); "own" ids belong to lx-own's unit,
@@ -95,6 +95,22 @@ ROUTES = {
     ],
     "review.matrix": [("GET", "/review/plans/{plan}/matrix", OFFICE_READ)],
     "review.overdue": [("GET", "/review/overdue", OFFICE_READ)],
+    # Figures: the unit (or the office on its behalf) asks to restate; the office decides; liaisons load their own unit.
+    "figures.restate": [("GET", "/figures/{figure}/restate", {**OWN_ITEM, "auditor": FORBIDDEN}),
+                        ("GET", "/figures/999999/restate", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN})],
+    "figures.restatements": [("GET", "/restatements", OFFICE_READ)],
+    "figures.decide_restatement": [("POST", "/restatements/999999/approve",
+                                    {**{r: MISSING for r in ROLES}, "anonymous": LOGIN})],
+    "figures.import_page": [("GET", "/figures/import", {**ALL_READERS, "auditor": FORBIDDEN})],
+    # Flags and cases: a liaison sees their own unit's; another unit's id answers 404 (tests/integrity, tests/cases)
+    "integrity.flags": [("GET", "/integrity/flags", ALL_READERS)],
+    "integrity.export": [("GET", "/integrity/flags.csv", OFFICE_READ)],
+    "integrity.flag": [("GET", "/integrity/flags/999999", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN})],
+    "cases.index": [("GET", "/cases/", ALL_READERS)],
+    "cases.new": [("GET", "/cases/new?figure={figure}", OFFICE_ONLY)],
+    "cases.show": [("GET", "/cases/999999", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN})],
+    "cases.attachment": [("GET", "/cases/999999/attachments/1", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN})],
+    "cases.evidence": [("GET", "/cases/999999/evidence.zip", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN})],
     # Audit: a liaison reads the history of their own unit's reports, figures and assignments; the whole log is
     # for office staff and auditors (tests/audit/test_pages.py).
     "audit.history": [("GET", "/audit/history/report/{report}", OWN_ITEM),

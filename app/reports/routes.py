@@ -16,7 +16,7 @@ from ..reminders.forms import DueOverrideForm
 from ..timeutil import today
 from ..workflow import workflows
 from . import services
-from .forms import AssignmentForm, DecisionForm, SubmitForm, report_form_class
+from .forms import AssignmentForm, DecisionForm, RestatementDecisionForm, SubmitForm, report_form_class
 from .models import Report
 
 bp = Blueprint("reports", __name__)
@@ -144,7 +144,7 @@ def report_form(assignment_id: int, period_id: int):
         if form.validate_on_submit():
             figures = {ind.id: getattr(form, f"figure_{ind.id}").decimal for ind in indicators}
             data = services.ReportInput(form.progress_text.data or "", form.problems_text.data or "",
-                                        form.next_steps_text.data or "", figures)
+                                        form.next_steps_text.data or "", figures, form.revision_reason.data)
             try:
                 report = services.save_report(assignment, period, current_user, data, _version(form.version))
                 if request.form.get("action") == "submit":
@@ -174,10 +174,16 @@ def report_form(assignment_id: int, period_id: int):
                 field.data = f"{fig.value.normalize():f}"
     if request.method == "GET" or not form.version.data:
         form.version.data = report.version if report else 0
+    from ..integrity.services import flags_for_report
+
     return render_template(
         "reports/report_form.html", a=assignment, period=period, report=report, form=form,
         indicators=indicators, may_edit=may_edit, wf=workflows().report,
         decision_form=DecisionForm(), may_decide=current_user.is_office and report is not None,
+        histories=services.figure_histories(report), locked=report is not None and services.is_locked(report),
+        flags=flags_for_report(assignment.unit_id, period.id, [i.id for i in indicators]),
+        may_restate=report is not None and services.may_request_restatement(current_user, assignment),
+        restatement_form=RestatementDecisionForm(),
     )
 
 
