@@ -17,6 +17,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance_path = os.environ.get("INSTANCE_PATH") or str(Path(__file__).resolve().parent.parent / "instance")
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     load_config(app, test_config)
+    from .auth.cli import register_users_cli
+    from .security import init_security
+
+    init_security(app)  # server-side session checks, page holds and security headers (docs/security.md)
+    register_users_cli(app)
 
     from .extensions import init_extensions
 

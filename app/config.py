@@ -25,6 +25,22 @@ DEFAULTS: dict[str, Any] = {
     "TODAY": None,  # frozen date for tests and demos (YYYY-MM-DD); None = the real clock
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Security (app/security.py, app/auth, docs/security.md).
+    "SESSION_COOKIE_SECURE": None,  # None: on in production (APP_ENV) or when BASE_URL is https://
+    "SESSION_IDLE_MINUTES": 30,  # a server-side session ends after this long without a request
+    "SESSION_ABSOLUTE_HOURS": 12,  # … and this long after the login, whatever happens
+    "SESSION_TOUCH_SECONDS": 60,  # how often a session's last-seen time is written
+    "LOGIN_ACCOUNT_MAX_FAILURES": 5,  # failures of one account name within the window lock it
+    "LOGIN_ACCOUNT_WINDOW_MINUTES": 15,
+    "LOGIN_LOCKOUT_MINUTES": 15,
+    "LOGIN_IP_MAX_FAILURES": 30,  # failed attempts from one IP within the window refuse its logins
+    "LOGIN_IP_WINDOW_MINUTES": 15,
+    "LOGIN_FAILURE_RETENTION_DAYS": 30,  # `flask users prune` deletes older failures
+    "PASSWORD_MIN_LENGTH": 10,
+    "PASSWORD_MAX_LENGTH": 128,
+    "MFA_REQUIRED_ROLES": ("staff", "admin"),  # roles that must use a second factor (TOTP); env: comma list or none
+    "MFA_ISSUER": "任务落实督办系统",  # the name authenticator apps show
+    "MFA_PENDING_SECONDS": 300,  # time between the password step and the code
     # Reminders: links in notices, mail (no SMTP_HOST = .eml files under instance/mail/), webhook, scheduler.
     "BASE_URL": "http://127.0.0.1:5000",
     "SMTP_HOST": None,
@@ -58,6 +74,9 @@ ENV_KEYS = ("SECRET_KEY", "TIMEZONE", "TODAY", "WORKFLOWS_DIR", "PLANS_DIR",
             "OFFICE_EMAIL", "WEBHOOK_URL", "SWEEP_TIME", "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_BASE_SECONDS",
             "OUTBOX_CLAIM_SECONDS")
 ENV_KEYS = (*ENV_KEYS, "APP_ENV", "LOG_FORMAT", "LOG_LEVEL", "TRUSTED_PROXIES", "PG_DUMP", "PG_RESTORE")
+ENV_KEYS = (*ENV_KEYS, "SESSION_COOKIE_SECURE", "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS",
+            "LOGIN_ACCOUNT_MAX_FAILURES", "LOGIN_ACCOUNT_WINDOW_MINUTES", "LOGIN_LOCKOUT_MINUTES",
+            "LOGIN_IP_MAX_FAILURES", "LOGIN_IP_WINDOW_MINUTES", "PASSWORD_MIN_LENGTH", "MFA_REQUIRED_ROLES")
 
 MIN_SECRET_KEY_LENGTH = 32
 

@@ -2,7 +2,7 @@
 
 from .api.models import ApiToken  # noqa: F401
 from .audit.models import AuditEvent, AuditHead  # noqa: F401
-from .auth.models import User  # noqa: F401
+from .auth.models import LoginFailure, LoginLock, RecoveryCode, User, UserSession  # noqa: F401
 from .cases.models import Case, CaseAttachment, CaseAuditLink, CaseFigure, CaseRequest  # noqa: F401
 from .integrity.models import Flag  # noqa: F401
 from .plans.draft_models import PlanDraft  # noqa: F401

@@ -174,8 +174,10 @@ def user_edit(user_id: int | None = None):
         else:
             try:
                 if user is None:
+                    # the admin knows this password: the rules apply and the user changes it at first login
                     user = create_user(form.username.data, values["name"], values["role"], form.password.data,
-                                       email=values["email"], unit_id=values["unit_id"])
+                                       email=values["email"], unit_id=values["unit_id"],
+                                       must_change_password=True, check_rules=True)
                 else:
                     user.username = form.username.data
                     update_user(user, values, form.password.data or None)

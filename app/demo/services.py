@@ -3,6 +3,7 @@ several states, so a new user sees a living system. Idempotent."""
 
 from __future__ import annotations
 
+import os
 import random
 from decimal import Decimal
 from pathlib import Path
@@ -57,6 +58,30 @@ def load_demo() -> list[tuple[str, str, str, str | None]]:
         _demo_reports()
         db.session.commit()
     return accounts
+
+
+DEMO_MFA_LINE = ("MFA_REQUIRED_ROLES = ()  # written by `flask demo load`: the demo's staff and admin log in with "
+                 "a password only. Delete this line to require two-step verification (docs/security.md).\n")
+
+
+def relax_mfa_for_demo() -> str | None:
+    """Let the demo's staff and admin accounts log in without enrolling a second factor.
+
+    Writes MFA_REQUIRED_ROLES = () into instance/config.py unless that file already decides it, and
+    says so; never in production (APP_ENV=production), where the second factor stays required."""
+    if not current_app.config.get("MFA_REQUIRED_ROLES") or os.environ.get("MFA_REQUIRED_ROLES"):
+        return None  # already off, or the environment decides
+    if current_app.config.get("APP_ENV") == "production":
+        return ("note: APP_ENV=production: staff and admin accounts must enrol two-step verification "
+                "(TOTP) at their first login.")
+    path = Path(current_app.instance_path) / "config.py"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if "MFA_REQUIRED_ROLES" in text:
+        return None
+    path.write_text(text + ("\n" if text and not text.endswith("\n") else "") + DEMO_MFA_LINE, encoding="utf-8")
+    current_app.config["MFA_REQUIRED_ROLES"] = ()
+    return (f"WARNING: two-step verification is OFF for this demo: {path} now sets MFA_REQUIRED_ROLES = (). "
+            "Delete that line (or set MFA_REQUIRED_ROLES=staff,admin in the environment) before real use.")
 
 
 def _demo_reports() -> None:
