@@ -56,6 +56,7 @@ def make_app(database_url: str, **extra):
         "TODAY": FROZEN_TODAY,
         "SERVER_NAME": None,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "MFA_REQUIRED_ROLES": (),  # password-only logins here; tests/auth turn the second factor on
     }
     config.update(extra)
     return create_app(config)

@@ -62,6 +62,14 @@ ROUTES = {
     "ops.healthz": [("GET", "/healthz", {r: OK for r in ROLES})],  # no login: load balancers, monitoring
     "auth.login": [("GET", "/login", {"anonymous": OK, **{r: 302 for r in ROLES[1:]}})],
     "auth.logout": [("POST", "/logout", {"anonymous": LOGIN, **{r: 302 for r in ROLES[1:]}})],
+    # security pages: every signed-in user has their own; nobody reaches another's (no ids in the URLs)
+    "auth.login_verify": [("GET", "/login/verify", {r: 302 for r in ROLES})],
+    "auth.account": [("GET", "/account", ALL_READERS)],
+    "auth.end_other_sessions": [("POST", "/account/sessions/end-others", {"anonymous": LOGIN, **{r: 302 for r in ROLES[1:]}})],
+    "auth.password": [("GET", "/account/password", ALL_READERS), ("POST", "/account/password", ALL_READERS)],
+    "auth.mfa": [("GET", "/account/mfa", ALL_READERS), ("POST", "/account/mfa", ALL_READERS)],
+    "auth.mfa_recovery_codes": [("POST", "/account/mfa/recovery-codes", {"anonymous": LOGIN, **{r: 302 for r in ROLES[1:]}})],
+    "auth.mfa_disable": [("POST", "/account/mfa/disable", {"anonymous": LOGIN, **{r: 302 for r in ROLES[1:]}})],
     "plans.index": [("GET", "/plans/", ALL_READERS)],
     "plans.show": [("GET", "/plans/{plan}", ALL_READERS), ("GET", "/plans/nope", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN})],
     # Drafting a plan from a document: office staff only; a draft is its uploader's (staff's), so admin gets 404.
