@@ -135,3 +135,19 @@ def test_text_format_names_the_request(client):
         logger.removeHandler(handler)
         logger.setLevel(level)
     assert re.search(r" INFO app\.access \[text-req-1\] GET /login 200$", stream.getvalue().strip())
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_recorded(database_url, factory):
+    from tests.conftest import make_app
+
+    factory.user("staff-proxy", role="staff")
+    headers = {"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "via-proxy"}
+    direct = make_app(database_url).test_client()  # TRUSTED_PROXIES=0: the header is not believed
+    direct.post("/login", data={"username": "staff-proxy", "password": PASSWORD}, headers=headers)
+    proxied = make_app(database_url, TRUSTED_PROXIES=1).test_client()
+    proxied.post("/login", data={"username": "staff-proxy", "password": PASSWORD},
+                 headers={**headers, "X-Request-ID": "via-proxy-2"})
+    db.session.rollback()
+    ips = dict(db.session.execute(select(AuditEvent.request_id, AuditEvent.ip).where(
+        AuditEvent.request_id.in_(["via-proxy", "via-proxy-2"]), AuditEvent.action == "auth.login")).all())
+    assert ips == {"via-proxy": "127.0.0.1", "via-proxy-2": "203.0.113.9"}
