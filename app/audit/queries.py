@@ -8,7 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -61,9 +62,14 @@ FIELD_LABELS: dict[str, str] = {
     "target": "目标值", "comparator": "比较方式", "cumulative": "按年累计", "reporting_start": "报送起始",
     "reporting_end": "报送截止", "cadence": "报送频次", "slug": "简称", "policy": "政策要点",
     "source_sha256": "方案文件摘要", "groups": "责任单位组", "label": "名称", "end": "结束日期",
+    "indicator": "指标", "report": "进展报告", "source": "来源", "stated_at": "文件所记填报时间",
+    "reason": "原因", "filters": "查询条件", "rows": "行数", "format": "格式", "count": "数量",
 }
 
 ASSIGNMENT_ROLE_LABELS = {"lead": "牵头", "co": "配合"}
+FIGURE_KIND_LABELS = {"entry": "首次填报", "revision": "报送后修改", "restatement": "更正"}
+SOURCE_LABELS = {"form": "页面填报", "import": "批量导入", "api": "接口", "restatement": "更正申请"}
+_DECIMAL = re.compile(r"-?\d+\.\d+")
 UNIT_KIND_LABELS = {"department": "自治区部门", "league_city": "盟市", "external": "其他单位"}
 EMPTY = "（空）"
 
@@ -184,6 +190,12 @@ def _scalar_text(entity_type: str | None, name: str, value: Any, names: _Names) 
         return f"{names.users[value]}（#{value}）" if value in names.users else f"#{value}"
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if name == "kind" and entity_type == "figure":
+        return FIGURE_KIND_LABELS.get(value, value)
+    if name == "source":
+        return SOURCE_LABELS.get(value, value)
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):  # "8.5000" as the database padded it: 8.5
+        return value.rstrip("0").rstrip(".") if "." in value else value
     if isinstance(value, str) and value.endswith("Z") and "T" in value:  # a UTC time as stored
         try:
             moment = datetime.fromisoformat(value[:-1] + "+00:00")
@@ -334,21 +346,22 @@ def _cell(value: Any) -> str:
     return text
 
 
-def csv_lines(f: LogFilter, limit: int, batch: int = 500) -> Iterator[str]:
-    """The matching events as CSV text (BOM first, for spreadsheet programs), newest first, at most ``limit``."""
+def csv_chunk(f: LogFilter, before: int | None, limit: int, *, header: bool = False) -> tuple[str, int | None]:
+    """Up to ``limit`` matching events older than ``before`` as CSV text (newest first), and the ``before`` of
+    the next chunk (None when none is left). The first chunk carries a BOM and the header row."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    yield "\ufeff" + out.getvalue()
-    query = search_query(f).order_by(AuditEvent.seq.desc()).limit(limit)
-    result = db.session.execute(query, execution_options={"yield_per": batch})
-    for chunk in result.scalars().partitions():
-        out.seek(0)
-        out.truncate()
-        for v in views(list(chunk)):
-            changes = "；".join(f"{c.label}：{c.before} → {c.after}" for c in v.changes)
-            extra = "；".join(f"{k}：{val}" for k, val in v.extra)
-            writer.writerow([_cell(x) for x in (
-                v.seq, f"{v.at:%Y-%m-%d %H:%M:%S}", v.username, v.unit_name, v.ip, v.request_id, v.action_label,
-                v.action, v.entity_label if v.entity_type else "", v.entity_id, changes, v.reason, extra, v.hash)])
-        yield out.getvalue()
+    if header:
+        out.write("\ufeff")
+        writer.writerow(CSV_HEADER)
+    query = search_query(f)
+    if before is not None:
+        query = query.where(AuditEvent.seq < before)
+    events = list(db.session.execute(query.order_by(AuditEvent.seq.desc()).limit(limit)).scalars())
+    for v in views(events):
+        changes = "；".join(f"{c.label}：{c.before} → {c.after}" for c in v.changes)
+        extra = "；".join(f"{k}：{val}" for k, val in v.extra)
+        writer.writerow([_cell(x) for x in (
+            v.seq, f"{v.at:%Y-%m-%d %H:%M:%S}", v.username, v.unit_name, v.ip, v.request_id, v.action_label,
+            v.action, v.entity_label if v.entity_type else "", v.entity_id, changes, v.reason, extra, v.hash)])
+    return out.getvalue(), (events[-1].seq if len(events) == limit else None)
