@@ -77,13 +77,16 @@ class QueryArgs:
             elif len(request.args.getlist(name)) > 1:
                 self.errors[name] = "该参数只能出现一次。"
 
-    def _raw(self, name: str) -> str | None:
+    def _raw(self, name: str, *, controls: bool = False) -> str | None:
         if name in self.errors:
             return None
         value = request.args.get(name)
-        if value is None or value == "":
+        if value is None:
             return None
-        if not clean_text(value):
+        if value == "":
+            self.errors[name] = "参数值不能为空；不需要时请省略该参数。"
+            return None
+        if not controls and not clean_text(value):
             self.errors[name] = "参数含有不允许的控制字符。"
             return None
         return value
@@ -103,8 +106,11 @@ class QueryArgs:
             return default
         return value
 
-    def string(self, name: str, *, max_len: int = 100, choices: tuple[str, ...] | None = None) -> str | None:
-        raw = self._raw(name)
+    def string(self, name: str, *, max_len: int = 100, choices: tuple[str, ...] | None = None,
+               controls: bool = False) -> str | None:
+        """A text; with ``controls`` a filter value may hold control characters (it then matches nothing,
+        and the caller must not send it to the database)."""
+        raw = self._raw(name, controls=controls)
         if raw is None:
             return None
         if choices is not None and raw not in choices:

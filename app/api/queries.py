@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import request, url_for
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, false, func, select
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
@@ -27,6 +27,7 @@ from ..reports.models import Figure, Report
 from ..reports.services import current_periods, indicator_applies
 from ..units.models import Unit
 from ..workflow import workflows
+from .params import clean_text
 
 COUNT_CAP = 10_000  # totals stop counting here (`total_capped`): an exact count of a million rows helps nobody
 PERIOD_KINDS = ("monthly", "quarterly", "half_year", "annual")
@@ -168,11 +169,11 @@ def _tasks_out(tasks: list[Task]) -> list[dict[str, Any]]:
     return [_task_dict(t, t.plan.slug, t.section, by_task.get(t.id, [])) for t in tasks]
 
 
-def list_tasks(plan: Plan | None, page: int, per_page: int) -> Page:
+def list_tasks(plan_id: int | None, page: int, per_page: int) -> Page:
     query = (select(Task).options(joinedload(Task.plan), joinedload(Task.section))
              .join(Plan, Plan.id == Task.plan_id).order_by(Plan.issued.desc(), Task.plan_id, Task.number))
-    if plan is not None:
-        query = query.where(Task.plan_id == plan.id)
+    if plan_id is not None:
+        query = query.where(Task.plan_id == plan_id)
     tasks, total, capped = page_of(query, page, per_page)
     return Page(_tasks_out(tasks), page, per_page, total, capped)
 
@@ -330,12 +331,12 @@ def _assignment_query() -> Select:
             .join(Task, Task.id == Assignment.task_id))
 
 
-def list_assignments(user: User, today: date, page: int, per_page: int, *, plan: Plan | None = None,
+def list_assignments(user: User, today: date, page: int, per_page: int, *, plan_id: int | None = None,
                      unit_id: int | None = None, task_id: int | None = None, status: str | None = None,
                      role: str | None = None, active: bool | None = True) -> Page:
     query = scope_assignments(_assignment_query(), user)
-    if plan is not None:
-        query = query.where(Assignment.plan_id == plan.id)
+    if plan_id is not None:
+        query = query.where(Assignment.plan_id == plan_id)
     if unit_id is not None:
         query = query.where(Assignment.unit_id == unit_id)
     if task_id is not None:
@@ -421,12 +422,12 @@ def _report_query(user: User) -> Select:
     return scope_assignments(query, user)
 
 
-def list_reports(user: User, page: int, per_page: int, *, plan: Plan | None = None, unit_id: int | None = None,
+def list_reports(user: User, page: int, per_page: int, *, plan_id: int | None = None, unit_id: int | None = None,
                  period_id: int | None = None, assignment_id: int | None = None, state: str | None = None,
                  updated_since: datetime | None = None) -> Page:
     query = _report_query(user)
-    if plan is not None:
-        query = query.where(Assignment.plan_id == plan.id)
+    if plan_id is not None:
+        query = query.where(Assignment.plan_id == plan_id)
     if unit_id is not None:
         query = query.where(Assignment.unit_id == unit_id)
     if period_id is not None:
@@ -450,7 +451,7 @@ def report_out(r: Report) -> dict[str, Any]:
     return report_dict(r, _figures_of([r.id]).get(r.id, []))
 
 
-def list_figures(user: User, page: int, per_page: int, *, plan: Plan | None = None, unit_id: int | None = None,
+def list_figures(user: User, page: int, per_page: int, *, plan_id: int | None = None, unit_id: int | None = None,
                  period_id: int | None = None, indicator: str | None = None, state: str | None = None) -> Page:
     query = (select(Figure.id, Figure.value, Figure.report_id, Report.state, Report.assignment_id,
                     Indicator.key, Indicator.name, Indicator.unit, Unit.id.label("unit_id"), Unit.name.label("unit_name"),
@@ -464,14 +465,14 @@ def list_figures(user: User, page: int, per_page: int, *, plan: Plan | None = No
              .join(Plan, Plan.id == Assignment.plan_id)
              .join(Period, Period.id == Report.period_id))
     query = scope_assignments(query, user)
-    if plan is not None:
-        query = query.where(Assignment.plan_id == plan.id)
+    if plan_id is not None:
+        query = query.where(Assignment.plan_id == plan_id)
     if unit_id is not None:
         query = query.where(Assignment.unit_id == unit_id)
     if period_id is not None:
         query = query.where(Report.period_id == period_id)
     if indicator:
-        query = query.where(Indicator.key == indicator)
+        query = query.where(Indicator.key == indicator if clean_text(indicator) else false())
     if state:
         query = query.where(Report.state == state)
     total, capped = count_capped(query)
@@ -508,12 +509,12 @@ def report_slot(a: Assignment, period: Period, user: User) -> dict[str, Any]:
 # --------------------------------------------------------------------------- overdue
 
 
-def overdue_page(today: date, page: int, per_page: int, *, plan: Plan | None, period_id: int | None,
+def overdue_page(today: date, page: int, per_page: int, *, plan_id: int | None, period_id: int | None,
                  unit_id: int | None, step: str | None, all_periods: bool) -> Page:
     from ..review.services import COUNT_CAP as OVERDUE_CAP
     from ..review.services import overdue_list
 
-    rows, total = overdue_list(today, plan_id=plan.id if plan else None, period_id=period_id, unit_id=unit_id,
+    rows, total = overdue_list(today, plan_id=plan_id, period_id=period_id, unit_id=unit_id,
                                step=step, current_only=period_id is None and not all_periods, page=page,
                                per_page=per_page)
     wf = workflows().report

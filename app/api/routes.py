@@ -23,7 +23,7 @@ from ..units.models import UNIT_KINDS
 from ..workflow import workflows
 from . import queries
 from .auth import PREFIX, init_api_auth, json_response
-from .params import ApiError, QueryArgs, forbidden, json_body, not_found, path_id, path_text
+from .params import ApiError, QueryArgs, clean_text, forbidden, json_body, not_found, path_id, path_text
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 init_api_auth(bp)
@@ -33,14 +33,13 @@ BODY_FIELDS = ("version", "progress_text", "problems_text", "next_steps_text", "
                "submit")
 
 
-def _plan_arg(args: QueryArgs, name: str = "plan") -> Plan | None:
-    ident = args.string(name, max_len=60)
+def _plan_arg(args: QueryArgs, name: str = "plan") -> int | None:
+    """The plan filter as a plan id; a plan that does not exist matches nothing (0), as any other filter."""
+    ident = args.string(name, max_len=60, controls=True)
     if ident is None:
         return None
-    plan = queries.plan_lookup(ident)
-    if plan is None:
-        args.errors[name] = "没有这个实施方案（填方案编号，如 nmg-2025-employment，或文号）。"
-    return plan
+    plan = queries.plan_lookup(ident) if clean_text(ident) else None
+    return plan.id if plan is not None else 0
 
 
 def _plan_or_404(ident: str) -> Plan:
@@ -110,9 +109,9 @@ def plan_periods(ident: str) -> Response:
 def tasks() -> Response:
     args = QueryArgs(("plan",), paginated=True)
     page, per_page = args.page()
-    plan = _plan_arg(args)
+    plan_id = _plan_arg(args)
     args.check()
-    return json_response(queries.list_tasks(plan, page, per_page).as_dict())
+    return json_response(queries.list_tasks(plan_id, page, per_page).as_dict())
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -137,13 +136,13 @@ def units() -> Response:
 def assignments() -> Response:
     args = QueryArgs(("plan", "unit", "task", "status", "role", "active"), paginated=True)
     page, per_page = args.page()
-    plan = _plan_arg(args)
+    plan_id = _plan_arg(args)
     unit_id, task_id = args.integer("unit"), args.integer("task")
     status = args.string("status", choices=ASSIGNMENT_STATUSES)
     role = args.string("role", choices=("lead", "co"))
     active = args.string("active", choices=("true", "false", "all"))
     args.check()
-    result = queries.list_assignments(current_user, today(), page, per_page, plan=plan, unit_id=unit_id,
+    result = queries.list_assignments(current_user, today(), page, per_page, plan_id=plan_id, unit_id=unit_id,
                                       task_id=task_id, status=status, role=role,
                                       active=None if active == "all" else active != "false")
     return json_response(result.as_dict(today=today().isoformat()))
@@ -160,12 +159,12 @@ def assignment(assignment_id: int) -> Response:
 def reports_list() -> Response:
     args = QueryArgs(("plan", "unit", "period", "assignment", "state", "updated_since"), paginated=True)
     page, per_page = args.page()
-    plan = _plan_arg(args)
+    plan_id = _plan_arg(args)
     unit_id, period_id, assignment_id = args.integer("unit"), args.integer("period"), args.integer("assignment")
     state = args.string("state", choices=_states())
     since = args.moment("updated_since")
     args.check()
-    result = queries.list_reports(current_user, page, per_page, plan=plan, unit_id=unit_id, period_id=period_id,
+    result = queries.list_reports(current_user, page, per_page, plan_id=plan_id, unit_id=unit_id, period_id=period_id,
                                   assignment_id=assignment_id, state=state, updated_since=since)
     return json_response(result.as_dict())
 
@@ -183,12 +182,12 @@ def report(report_id: int) -> Response:
 def figures() -> Response:
     args = QueryArgs(("plan", "unit", "period", "indicator", "state"), paginated=True)
     page, per_page = args.page()
-    plan = _plan_arg(args)
+    plan_id = _plan_arg(args)
     unit_id, period_id = args.integer("unit"), args.integer("period")
-    indicator = args.string("indicator", max_len=60)
+    indicator = args.string("indicator", max_len=60, controls=True)
     state = args.string("state", choices=_states())
     args.check()
-    result = queries.list_figures(current_user, page, per_page, plan=plan, unit_id=unit_id, period_id=period_id,
+    result = queries.list_figures(current_user, page, per_page, plan_id=plan_id, unit_id=unit_id, period_id=period_id,
                                   indicator=indicator, state=state)
     return json_response(result.as_dict())
 
@@ -199,12 +198,12 @@ def overdue() -> Response:
         raise forbidden("逾期未报清单仅供领导小组办公室和审计员查看。")
     args = QueryArgs(("plan", "period", "unit", "step", "all_periods"), paginated=True)
     page, per_page = args.page()
-    plan = _plan_arg(args)
+    plan_id = _plan_arg(args)
     period_id, unit_id = args.integer("period"), args.integer("unit")
     step = args.string("step", choices=("escalate", "refer"))
     all_periods = args.boolean("all_periods", False)
     args.check()
-    result = queries.overdue_page(today(), page, per_page, plan=plan, period_id=period_id, unit_id=unit_id,
+    result = queries.overdue_page(today(), page, per_page, plan_id=plan_id, period_id=period_id, unit_id=unit_id,
                                   step=step, all_periods=all_periods)
     return json_response(result.as_dict(today=today().isoformat()))
 
