@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -96,12 +96,43 @@ def _failed_notice(w: dict[str, Any]) -> dict[str, Any]:
     return {"notice": notice.id}
 
 
+def _with_totp(w: dict[str, Any]) -> dict[str, Any]:
+    """lx-own with a second factor: the login fixture's password step leaves the code step pending."""
+    import pyotp
+
+    user = db.session.get(User, w["user"])
+    user.totp_secret, user.totp_enabled_at = pyotp.random_base32(), datetime(2025, 11, 1)
+    return {"totp_secret": user.totp_secret}
+
+
+def _totp_now(w: dict[str, Any]) -> str:
+    import pyotp
+
+    return pyotp.TOTP(w["totp_secret"]).now()
+
+
+def _second_session(w: dict[str, Any]) -> None:
+    """lx-own signed in elsewhere too, so ending the other sessions ends one."""
+    from app.auth.models import UserSession
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    db.session.add(UserSession(id="0" * 64, user_id=w["user"], created_at=now, last_seen_at=now))
+
+
 # endpoint -> the requests that change data, or the reason the route changes no domain data
 CASES: dict[str, list[Case] | str] = {
     "auth.login": [Case(None, "/login", {"username": "lx-own", "password": PASSWORD}, actor="lx-own"),
                    Case(None, "/login", {"username": "lx-own", "password": "wrong-password"}, actor=None,
                         refused=True)],
     "auth.logout": [Case("lx-own", "/logout")],
+    "auth.login_verify": [Case("lx-own", "/login/verify", lambda w: {"code": _totp_now(w)}, setup=_with_totp)],
+    "auth.password": [Case("lx-own", "/account/password", {"current_password": PASSWORD,
+                                                           "new_password": "a-new-long-passphrase",
+                                                           "confirm": "a-new-long-passphrase"})],
+    "auth.end_other_sessions": [Case("lx-own", "/account/sessions/end-others", setup=_second_session)],
+    "auth.mfa": "enrolment confirms the secret a GET showed first: walked in tests/auth/test_mfa.py (auth.mfa_enrol)",
+    "auth.mfa_recovery_codes": "needs an enrolled, signed-in user: walked in tests/auth/test_mfa.py",
+    "auth.mfa_disable": "needs an enrolled, signed-in user: walked in tests/auth/test_mfa.py (auth.mfa_disable)",
     "admin.unit_edit": [
         Case("admin", "/admin/units/new", {"name": "自治区新设单位", "kind": "department", "active": "y"}),
         Case("admin", lambda w: f"/admin/units/{w['unit']}",
