@@ -3,7 +3,6 @@ overdue list, and one write: a unit's report with its figures. See docs/api.md."
 
 from __future__ import annotations
 
-from dataclasses import fields as dataclass_fields
 from decimal import Decimal
 from typing import Any
 
@@ -326,11 +325,8 @@ def _report_input(body: dict[str, Any], existing: Any, indicators: dict[str, Any
             errors[field] = str(exc)
     if errors:
         raise ApiError(400, "invalid_body", "提交的内容有误，请按提示修改。", dict(sorted(errors.items())))
-    kwargs: dict[str, Any] = {}
-    if "revision_reason" in {f.name for f in dataclass_fields(reports.ReportInput)}:
-        kwargs["revision_reason"] = reason
     data = reports.ReportInput(texts["progress_text"], texts["problems_text"], texts["next_steps_text"], figures,
-                               **kwargs)
+                               revision_reason=reason)
     return data, version, bool(submit)
 
 

@@ -158,3 +158,21 @@ def test_the_slot_tells_what_to_push(app, world, api, url):
     assert empty["report"] is None and empty["version"] == 0 and empty["may_edit"] is True
     assert [i["key"] for i in empty["indicators"]] == ["t2-jobs"] and empty["indicators"][0]["value"] is None
     assert api.get("staff", url).json["may_edit"] is False
+
+
+def test_a_returned_report_is_corrected_with_its_reason_on_record(app, world, api, url):
+    from app.reports import services as reports
+    from app.reports.models import FigureRevision
+
+    r = api.put("liaison", url, {"version": 0, "progress_text": "进展", "figures": {"t2-jobs": 4}, "submit": True})
+    staff = db.session.get(reports.User, world["users"]["staff"])
+    reports.transition(_report(world), "return", staff, reason="口径有误")
+    db.session.commit()
+    slot = api.get("liaison", url).json
+    assert slot["may_edit"] is True and slot["report"]["state"] == "returned"
+    r = api.put("liaison", url, {"version": slot["version"], "figures": {"t2-jobs": 3},
+                                 "revision_reason": "按统计局口径更正", "submit": True})
+    assert r.status_code == 200, r.text
+    assert r.json["report"]["state"] == "submitted" and r.json["indicators"][0]["value"] == 3
+    revision = db.session.execute(select(FigureRevision).order_by(FigureRevision.id.desc())).scalars().first()
+    assert (revision.kind, revision.reason, revision.value) == ("revision", "按统计局口径更正", 3)
