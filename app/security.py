@@ -66,10 +66,8 @@ def _check_session():
     from .auth.mfa import required_for
 
     if user.must_change_password and request.endpoint not in PASSWORD_HOLD:
-        flash("请先修改初始密码，然后再继续使用系统。", "warning")
-        return redirect(url_for("auth.password"))
+        return redirect(url_for("auth.password"))  # the page says why
     if not user.has_totp and required_for(user) and request.endpoint not in MFA_HOLD:
-        flash("您的账号须启用两步验证，请先完成设置。", "warning")
         return redirect(url_for("auth.mfa"))
     return None
 

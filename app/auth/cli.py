@@ -18,7 +18,7 @@ from ..extensions import db
 from . import mfa, sessions, throttle
 from .models import User
 
-users_cli = AppGroup("users", help="Accounts: unlock, reset the second factor, end sessions, prune failures.")
+users_cli = AppGroup("users", help="Accounts: unlock, reset the second factor, end sessions, prune old records.")
 
 
 def _operator() -> tuple[int | None, str | None, str | None]:
@@ -76,12 +76,14 @@ def end_sessions(username: str) -> None:
 @users_cli.command("prune")
 @click.option("--days", type=int, default=None, help="keep this many days (default LOGIN_FAILURE_RETENTION_DAYS)")
 def prune(days: int | None) -> None:
-    """Delete login failures older than the retention period (they no longer count for throttling)."""
+    """Delete login failures and session records older than the retention period (they no longer count
+    for throttling or timeouts; logins and logouts stay in the audit log)."""
     days = days if days is not None else int(current_app.config["LOGIN_FAILURE_RETENTION_DAYS"])
     keep = max(days, 1)
     deleted = throttle.prune(timedelta(days=keep))
+    ended = sessions.prune(timedelta(days=keep))
     db.session.commit()
-    click.echo(f"{deleted} login failure(s) older than {keep} days deleted")
+    click.echo(f"{deleted} login failure(s) and {ended} session record(s) older than {keep} days deleted")
 
 
 def register_users_cli(app: Flask) -> None:

@@ -47,11 +47,9 @@ def _safe_target(target: str | None) -> str | None:
 
 
 def _after_login(user: User, target: str | None):
-    if user.must_change_password:
-        flash("这是管理员为您设置的初始密码，请先修改密码。", "warning")
+    if user.must_change_password:  # the page says why
         return redirect(url_for(".password"))
     if not user.has_totp and mfa.required_for(user):
-        flash("您的账号须启用两步验证，请先完成设置。", "warning")
         return redirect(url_for(".mfa"))
     return redirect(target or url_for(".home"))
 

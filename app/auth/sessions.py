@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from flask import current_app, g, has_request_context, request, session
 from flask_login import login_user
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from ..audit import services as audit
 from ..extensions import db
@@ -76,6 +76,14 @@ def open_sessions(user_id: int) -> list[UserSession]:
     return list(db.session.execute(select(UserSession).where(UserSession.user_id == user_id,
                                                              UserSession.ended_at.is_(None))
                                    .order_by(UserSession.created_at.desc()).limit(50)).scalars())
+
+
+def prune(older_than: timedelta) -> int:
+    """Delete session records that ended, or were last seen, before this long ago; returns how many."""
+    cutoff = clock.now() - older_than
+    result = db.session.execute(delete(UserSession).where(or_(UserSession.ended_at < cutoff,
+                                                              UserSession.last_seen_at < cutoff)))
+    return result.rowcount or 0
 
 
 def _limits() -> tuple[timedelta, timedelta, timedelta]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.auth.models import LoginFailure
+from app.auth.models import LoginFailure, UserSession
 from app.auth.services import GENERIC_FAILURE
 from app.extensions import db
 from tests.conftest import PASSWORD, make_app
@@ -127,10 +127,16 @@ def test_unlock_from_the_command_line_is_audited(app, factory, clock):
     assert event.username.startswith("cli:")
 
 
-def test_prune_deletes_old_failures_only(app, factory, clock):
+def test_prune_deletes_old_failures_and_sessions_only(app, factory, login, clock):
+    factory.user("staff-g", role="staff")
     _post(app.test_client(), "someone", "wrong-password")
+    old = login(app.test_client(), "staff-g")
+    old.post("/logout")
     clock.advance(days=31)
     _post(app.test_client(), "someone", "wrong-password")
+    login(app.test_client(), "staff-g")
     result = app.test_cli_runner().invoke(args=["users", "prune"])
-    assert result.exit_code == 0 and result.output.startswith("1 ")
+    assert result.exit_code == 0
+    assert result.output.startswith("1 login failure(s) and 1 session record(s)")
     assert db.session.execute(select(LoginFailure)).scalars().all()[0].at == clock.value
+    assert db.session.execute(select(UserSession.ended_at)).scalars().all() == [None]
