@@ -39,7 +39,7 @@ ACTION_LABELS: dict[str, str] = {
     "user.create": "新建账号", "user.update": "修改账号", "user.role_change": "变更角色",
     "unit.create": "新建单位", "unit.update": "修改单位", "group.create": "新建单位组",
     "group.members": "调整单位组成员", "liaison.set": "指定联络员",
-    "plan.create": "导入实施方案", "plan.update": "更新实施方案", "section.create": "新增部分",
+    "plan.create": "导入实施方案", "plan.update": "更新实施方案", "plan.source": "更换方案文件", "section.create": "新增部分",
     "section.update": "修改部分", "task.create": "新增任务", "task.update": "修改任务",
     "task.groups": "调整任务的责任单位组", "indicator.create": "新增指标", "indicator.update": "修改指标",
     "period.create": "新增报送周期", "period.update": "修改报送周期",

@@ -108,6 +108,8 @@ def _import(data: dict[str, Any], digest: str) -> ImportResult:
         if delta:
             audit.record("plan.update", "plan", plan.id, delta)
             changes.append(f"plan: {', '.join(delta)}")
+        if plan.source_sha256 != digest:  # the file changed, even where the plan did not
+            audit.record("plan.source", "plan", plan.id, {"source_sha256": [plan.source_sha256, digest]})
         plan.source_sha256 = digest
 
     league_names = set(data["implementing"]["units"])
@@ -122,8 +124,8 @@ def _import(data: dict[str, Any], digest: str) -> ImportResult:
             db.session.add(section)
             db.session.flush()
             sections[s["number"]] = section
+            audit.record("section.create", "section", section.id, audit.diff({}, s))
             if not created:
-                audit.record("section.create", "section", section.id, audit.diff({}, s))
                 changes.append(f"section {s['number']} added")
         else:
             delta = _update(section, {"title": s["title"], "part": s["part"], "position": pos},
@@ -200,6 +202,9 @@ def _sync_task_groups(task: Task, entries: list, groups: dict[str, UnitGroup]) -
             changes.append(f"task {task.number}: group removed")
     for key in wanted - current.keys():
         db.session.add(TaskGroup(task_id=task.id, group_id=key[0], role=key[1], position=key[2]))
+    if wanted != current.keys():
+        audit.record("task.groups", "task", task.id,
+                     {"groups": [sorted(list(k) for k in current), sorted(list(k) for k in wanted)]})
     db.session.flush()
     db.session.refresh(task, ["groups"])
     return changes
@@ -304,15 +309,23 @@ def _sync_periods(plan: Plan) -> list[str]:
     wanted = {(p.kind, p.start): p for p in plan_periods(plan.cadence, plan.reporting_start, plan.reporting_end)}
     current = {(p.kind, p.start): p for p in db.session.execute(select(Period).where(Period.plan_id == plan.id)).scalars()}
     changes = []
+    added = []
     for key, spec in wanted.items():
         period = current.get(key)
         if period is None:
-            db.session.add(Period(plan_id=plan.id, kind=spec.kind, start=spec.start, end=spec.end,
-                                  label=spec.label, due=spec.due))
+            period = Period(plan_id=plan.id, kind=spec.kind, start=spec.start, end=spec.end, label=spec.label,
+                            due=spec.due)
+            db.session.add(period)
+            added.append(period)
         elif (period.end, period.label) != (spec.end, spec.label):
+            audit.record("period.update", "period", period.id,
+                         audit.diff({"end": period.end, "label": period.label}, {"end": spec.end, "label": spec.label}))
             period.end, period.label = spec.end, spec.label
             changes.append(f"period {spec.label} changed")
     db.session.flush()
+    for period in added:
+        audit.record("period.create", "period", period.id, audit.diff({}, {
+            "kind": period.kind, "start": period.start, "end": period.end, "label": period.label, "due": period.due}))
     return changes
 
 
