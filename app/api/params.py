@@ -166,7 +166,10 @@ def json_body() -> dict[str, Any]:
         raise ApiError(415, "unsupported_media_type", "请以 JSON 提交（Content-Type: application/json）。")
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise ApiError(413, "too_large", f"请求内容过大（不超过 {MAX_BODY_BYTES // 1024} KB）。")
-    data = request.stream.read(MAX_BODY_BYTES + 1)
+    # With a length, read through Flask's cache (a hook that read the body first leaves it there);
+    # without one (chunked), read at most one byte past the limit.
+    data = request.get_data(cache=True) if request.content_length is not None \
+        else request.stream.read(MAX_BODY_BYTES + 1)
     if len(data) > MAX_BODY_BYTES:
         raise ApiError(413, "too_large", f"请求内容过大（不超过 {MAX_BODY_BYTES // 1024} KB）。")
     try:
