@@ -179,8 +179,7 @@ def user_edit(user_id: int | None = None):
                                        email=values["email"], unit_id=values["unit_id"],
                                        must_change_password=True, check_rules=True)
                 else:
-                    user.username = form.username.data
-                    update_user(user, values, form.password.data or None)
+                    update_user(user, {**values, "username": form.username.data}, form.password.data or None)
                 db.session.commit()
                 flash("账号已保存。", "success")
                 return redirect(url_for(".user_edit", user_id=user.id))

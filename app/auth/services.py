@@ -177,7 +177,7 @@ def create_user(username: str, name: str, role: str, password: str, *, email: st
     return user
 
 
-USER_FIELDS = ("name", "email", "role", "unit_id", "active")
+USER_FIELDS = ("username", "name", "email", "role", "unit_id", "active")
 
 
 class UserError(Exception):

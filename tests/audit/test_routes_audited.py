@@ -148,6 +148,9 @@ CASES: dict[str, list[Case] | str] = {
         Case("admin", lambda w: f"/admin/users/{w['user']}",
              lambda w: {"username": "lx-own", "name": "改名", "role": "liaison", "unit_id": str(w["unit"]),
                         "email": "lx-own@example.org", "active": "y"}),
+        Case("admin", lambda w: f"/admin/users/{w['user']}",  # the user name alone
+             lambda w: {"username": "lx-renamed", "name": "lx-own", "role": "liaison", "unit_id": str(w["unit"]),
+                        "email": "lx-own@example.org", "active": "y"}),
     ],
     "reports.item": [
         Case("lx-own", lambda w: f"/items/{w['item']}",
