@@ -134,6 +134,8 @@ def flag(flag_id: int):
     if request.method == "GET" and item.explanation:
         explain_form.explanation.data = item.explanation
     figures = services.figures_named(item)
+    if not current_user.sees_everything:  # a liaison sees the values of their own unit only
+        figures = [f for f in figures if f.report.assignment.unit_id == current_user.unit_id]
     return render_template("integrity/flag.html", flag=item, figures=figures,
                            changed=services.changed_since_raised(item, figures),
                            explain_form=explain_form, decision_form=decision_form,

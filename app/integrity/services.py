@@ -311,6 +311,7 @@ def _store(plan_id: int, raised: list[RaisedFlag], actor: User | None) -> None:
     }
     now = _now()
     who = audit.actor_of(actor) if actor else (None, "integrity-scan", None)
+    new: list[tuple[RaisedFlag, Flag]] = []
     for item in raised:
         key = (item.found.rule, item.unit_id, item.indicator_id, item.period_id)
         if key in existing:
@@ -319,10 +320,12 @@ def _store(plan_id: int, raised: list[RaisedFlag], actor: User | None) -> None:
         flag = Flag(rule=item.found.rule, plan_id=plan_id, unit_id=item.unit_id, indicator_id=item.indicator_id,
                     period_id=item.period_id, figure_id=item.figure_id, figure_ids=item.figure_ids,
                     message=item.found.message_zh, evidence=item.found.evidence, state="open", raised_at=now)
-        db.session.add(flag)
-        db.session.flush()
-        existing[key] = item.flag_id = flag.id
-        item.new = True
+        existing[key] = 0
+        new.append((item, flag))
+    db.session.add_all([flag for _, flag in new])
+    db.session.flush()  # one round of INSERTs for the plan's new flags, then their audit events
+    for item, flag in new:
+        item.flag_id, item.new = flag.id, True
         audit.record("flag.raise", "flag", flag.id, {"state": [None, "open"]},
                      extra={"rule": flag.rule, "unit": item.found.unit, "indicator": item.found.indicator,
                             "period_end": item.found.period_end, "figures": item.figure_ids,
