@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..audit import services as audit
 from ..extensions import db
 from ..plans.models import Assignment, Period, Plan
 from ..plans.services import find_plan
@@ -137,5 +138,9 @@ def overdue_csv():
         writer.writerow([r.plan_slug, r.task_number, r.task_title, r.unit_name, r.period_label, r.due.isoformat(),
                          r.days_late, r.step_label or "", r.step_day.isoformat() if r.step_day else ""])
     name = f"overdue-{f['step'] or 'all'}-{today().isoformat()}.csv"
+    audit.record("review.export", "export", None, {}, extra={  # an export is a security event
+        "what": "overdue.csv", "rows": len(rows), "plan": plan.slug if plan else None,
+        "period": period.label if period else None, "step": f["step"], "current_only": f["current_only"]})
+    db.session.commit()
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
