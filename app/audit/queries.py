@@ -31,7 +31,8 @@ ENTITY_LABELS: dict[str, str] = {
     "report": "进展报告", "figure": "填报数值", "assignment": "责任事项", "user": "账号", "unit": "单位",
     "unit_group": "单位组", "plan": "实施方案", "section": "部分", "task": "任务", "indicator": "指标",
     "period": "报送周期", "notice": "通知", "sweep": "每日巡检", "flag": "疑点", "case": "核查",
-    "restatement": "更正申请", "audit_log": "审计日志", "export": "导出",
+    "restatement": "更正申请", "audit_log": "审计日志", "export": "导出", "api_token": "接口令牌",
+    "plan_draft": "方案草稿", "due_override": "截止日期调整", "figure_restatement": "更正申请",
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -49,6 +50,20 @@ ACTION_LABELS: dict[str, str] = {
     "due_override.set": "调整截止日期", "due_override.clear": "恢复截止日期", "ladder.urge": "催办",
     "notice.resend": "重新发送通知", "reminders.sweep": "每日巡检", "demo.load": "载入演示数据",
     "audit.export": "导出审计日志", "review.export": "导出逾期清单",
+    "auth.ip_throttled": "来源地址登录受限", "auth.unlock": "解除锁定", "auth.mfa_enrol": "启用两步验证",
+    "auth.mfa_disable": "停用两步验证", "auth.mfa_reset": "重置两步验证", "auth.mfa_failed": "两步验证失败",
+    "auth.password_change": "修改密码", "auth.password_change_failed": "修改密码失败",
+    "auth.reauth_failed": "身份复核失败", "auth.recovery_code_used": "使用恢复码",
+    "auth.recovery_codes_renewed": "更新恢复码", "auth.session_expired": "会话过期",
+    "auth.sessions_ended": "结束会话", "api_token.create": "创建接口令牌", "api_token.revoke": "吊销接口令牌",
+    "figure.restate": "申请更正数值", "figures.import": "批量导入数值", "restatement.request": "申请更正",
+    "restatement.approve": "批准更正", "restatement.reject": "驳回更正",
+    "flag.raise": "提出疑点", "flag.explain": "单位说明疑点", "flag.dismiss": "排除疑点", "flag.confirm": "确认疑点",
+    "flag.export": "导出疑点清单", "integrity.scan": "疑点扫描",
+    "case.open": "立案核查", "case.ask": "要求单位说明", "case.answer": "单位答复", "case.attach": "上传附件",
+    "case.link": "关联审计记录", "case.close": "办结核查", "case.export": "导出证据包",
+    "plan_draft.create": "起草实施方案", "plan_draft.update": "修改方案草稿", "plan_draft.discard": "放弃方案草稿",
+    "plan_draft.import": "导入方案草稿",
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -143,7 +158,8 @@ AREA_LABELS = {"auth": "登录", "user": "账号", "unit": "单位", "group": "�
                "plan": "实施方案", "section": "部分", "task": "任务", "indicator": "指标", "period": "报送周期",
                "assignment": "责任事项", "report": "进展报告", "figure": "填报数值", "due_override": "截止日期",
                "ladder": "催办", "notice": "通知", "reminders": "巡检", "demo": "演示数据", "audit": "审计日志",
-               "review": "审核"}
+               "review": "审核", "api_token": "接口令牌", "figures": "批量导入", "restatement": "更正",
+               "flag": "疑点", "integrity": "疑点扫描", "case": "核查", "plan_draft": "方案草稿"}
 
 
 class _Names:
@@ -168,12 +184,26 @@ class _Names:
             if user_ids else {}
 
 
+_STATE_LABELS = {"figure_restatement": ("..reports.models", "RESTATEMENT_STATE_LABELS"),
+                 "flag": ("..integrity.models", "FLAG_STATE_LABELS"), "case": ("..cases.models", "CASE_STATE_LABELS")}
+
+
+def _state_labels(entity_type: str) -> dict[str, str]:
+    """The state names of another area's entity, in Chinese (that area's own table of them)."""
+    import importlib
+
+    module, name = _STATE_LABELS[entity_type]
+    return getattr(importlib.import_module(module, __package__), name, {})
+
+
 def _scalar_text(entity_type: str | None, name: str, value: Any, names: _Names) -> str:
     if value is None or value == "":
         return EMPTY
     if isinstance(value, bool):
         return "是" if value else "否"
     if name == "state":
+        if entity_type in _STATE_LABELS:
+            return _state_labels(entity_type).get(value, value)
         from ..workflow import workflows
 
         return workflows().report.label(value)
@@ -252,17 +282,28 @@ def _entity(entity_type: str, ids: Iterable[Any]) -> ColumnElement[bool] | None:
 
 
 def history_clause(entity_type: str, entity_id: int) -> ColumnElement[bool]:
-    """Which events make up an entity's history: a report with its figures; an assignment with its reports and
-    their figures; a figure or a user alone."""
+    """Which events make up an entity's history: a figure with its restatement requests and the flags raised
+    on it; a report with its figures (and theirs); an assignment with its reports (and theirs); a user alone."""
+    from ..integrity.models import Flag
+    from ..reports.models import FigureRestatement
+
     parts = [_entity(entity_type, [entity_id])]
-    if entity_type in ("report", "assignment"):
+    figure_ids: list[int] = []
+    if entity_type == "figure":
+        figure_ids = [entity_id]
+    elif entity_type in ("report", "assignment"):
         report_ids = [entity_id] if entity_type == "report" else list(db.session.execute(
             select(Report.id).where(Report.assignment_id == entity_id)).scalars())
         if entity_type == "assignment":
             parts.append(_entity("report", report_ids))
         if report_ids:
-            parts.append(_entity("figure", db.session.execute(
-                select(Figure.id).where(Figure.report_id.in_(report_ids))).scalars()))
+            figure_ids = list(db.session.execute(select(Figure.id).where(Figure.report_id.in_(report_ids))).scalars())
+            parts.append(_entity("figure", figure_ids))
+    if figure_ids:
+        parts.append(_entity("figure_restatement", db.session.execute(
+            select(FigureRestatement.id).where(FigureRestatement.figure_id.in_(figure_ids))).scalars()))
+        parts.append(_entity("flag", db.session.execute(
+            select(Flag.id).where(Flag.figure_id.in_(figure_ids))).scalars()))
     return or_(*[p for p in parts if p is not None])
 
 

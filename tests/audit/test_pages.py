@@ -15,6 +15,7 @@ from sqlalchemy import event, func, select
 
 from app.audit import services as audit
 from app.audit.models import AuditEvent
+from app.auth.models import User
 from app.extensions import db
 from app.plans.models import Assignment, Period, Task
 from app.reports import services as reports
@@ -325,3 +326,19 @@ def test_a_long_export_comes_in_chunks_that_join_up(app, ctx):
     rows = list(csv.reader(io.StringIO("".join(chunks)[1:])))
     seqs = [int(r[0]) for r in rows[1:]]
     assert len(seqs) == 110 == len(set(seqs)) and seqs == sorted(seqs, reverse=True)
+
+
+def test_a_figures_history_holds_its_restatement_requests(app, world, login):
+    from app.reports.models import Figure
+
+    staff = db.session.execute(select(User).where(User.username == "staff")).scalar_one()
+    own = db.session.execute(select(User).where(User.username == "lx-own")).scalar_one()
+    from app.reports.models import Report
+
+    report = db.session.get(Report, world["report"])
+    reports.transition(report, "submit", own)
+    reports.transition(report, "accept", staff)
+    reports.request_restatement(db.session.get(Figure, world["figure"]), own, Decimal("10"), "统计口径更正")
+    db.session.commit()
+    body = text_of(page(login(app.test_client(), "lx-own"), f"/audit/history/figure/{world['figure']}"))
+    assert re.search(r"申请更正 更正申请 #\d+ .*数值 （空） → 10", body) and "统计口径更正" in body
