@@ -6,6 +6,7 @@ from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from ..forms_common import length_message
@@ -36,14 +37,14 @@ class DateText(StringField):
 
 class DueOverrideForm(FlaskForm):
     period_id = SelectField("报送周期", coerce=int, validate_choice=False)
-    scope = RadioField("调整范围", choices=list(SCOPE_LABELS.items()), default="assignment",
+    scope = RadioField("调整范围", choices=[SelectChoice(k, v) for k, v in SCOPE_LABELS.items()], default="assignment",
                        validators=[InputRequired(message="请选择调整范围。")])
     due = DateText("新的截止日期", description="年-月-日，例如 2025-12-05")
     reason = TextAreaField("调整原因", validators=[Length(max=REASON_MAX, message=length_message(REASON_MAX))])
     action = StringField(default="set")  # the button pressed: set | clear
 
     def validate_period_id(self, field) -> None:
-        if field.data not in {value for value, _ in field.choices or []}:
+        if field.data not in {choice.value for choice in field.choices or []}:
             raise ValidationError("请选择报送周期。")
 
 

@@ -115,8 +115,8 @@ def mail_domain() -> str:
 
 def message_id(channel: str, recipient: str, day: date, kind: str) -> str:
     """A Message-ID derived from the notice's unique key: a re-delivery carries the same one."""
-    digest = hashlib.sha256(f"{channel}|{recipient}|{day.isoformat()}|{kind}".encode()).hexdigest()[:40]
-    return f"<notice.{digest}@{mail_domain()}>"
+    digest = hashlib.sha256(f"{channel}|{recipient}|{day.isoformat()}|{kind}".encode()).hexdigest()[:24]
+    return f"<n.{digest}@{mail_domain()}>"  # short: a folded header confuses some readers
 
 
 # --------------------------------------------------------------------------- recipients

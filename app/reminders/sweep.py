@@ -50,15 +50,26 @@ class SweepResult:
 def due_cutoff(today: date, step: Step, calendar: WorkCalendar) -> date:
     """The latest due date for which ``step`` has fallen due by ``today``.
 
-    step_date(due) is non-decreasing in ``due``, so the due dates whose step has come form
-    a prefix; a binary search finds its end."""
-    low, high = today - timedelta(days=800), today + timedelta(days=800)
+    step_date(due) never decreases as ``due`` grows, so the due dates whose step has come
+    are those up to this cut-off. It is found near ``today`` only (so that no far year is
+    looked up in the calendar), checked, and searched for if the check fails."""
+    one = timedelta(days=1)
+    n = step.offset
+    if n > 0:  # n working days in (due, today]
+        cutoff = calendar.add_workdays(today + one, -n) - one
+    elif n == 0:  # the last working day up to today
+        cutoff = calendar.add_workdays(today + one, -1)
+    else:  # at most |n| − 1 working days in (today, due)
+        cutoff = calendar.add_workdays(today, -n)
+    if step_date(cutoff, step, calendar) <= today < step_date(cutoff + one, step, calendar):
+        return cutoff
+    low, high = today - timedelta(days=400), today + timedelta(days=400)  # pragma: no cover - safety net
     while low < high:
         mid = low + timedelta(days=(high - low).days // 2 + 1)
         if step_date(mid, step, calendar) <= today:
             low = mid
         else:
-            high = mid - timedelta(days=1)
+            high = mid - one
     return low
 
 

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
 from ..plans.access import get_assignment_or_404, may_edit_assignment, scope_assignments
@@ -57,7 +58,8 @@ def item(assignment_id: int):
     ).scalars().all()
     due_form = DueOverrideForm(prefix="due") if current_user.is_office else None
     if due_form is not None:
-        due_form.period_id.choices = [(p.id, f"{p.label}（{_KIND_LABELS.get(p.kind, p.kind)}）") for p in periods]
+        due_form.period_id.choices = [SelectChoice(p.id, f"{p.label}（{_KIND_LABELS.get(p.kind, p.kind)}）")
+                                      for p in periods]
     if request.method == "POST" and "due-action" in request.form:
         if due_form is None:
             abort(403)

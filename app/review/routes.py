@@ -92,11 +92,14 @@ def overdue():
                                         period_id=period.id if period else None, step=f["step"],
                                         current_only=f["current_only"], page=page)
     ladder = workflows().ladder
+    shown = {(r.assignment_id, r.period_id) for r in rows}
+    other_errors = [e for key, errors in urge_errors.items() if key not in shown for e in errors]
     return render_template("review/overdue.html", rows=rows, total=total, page=page, wf=workflows().report,
                            per_page=50, **f, step_filters={k: ladder.step(k).label for k in STEP_FILTERS
                                                            if k in ladder.keys},
                            may_urge=current_user.is_office, urge_errors=urge_errors, urge_text=urge_text,
-                           urge_label=reminders.manual_step().label, cap=services.COUNT_CAP), (
+                           urge_label=reminders.manual_step().label, cap=services.COUNT_CAP,
+                           other_errors=other_errors), (
         400 if urge_errors else 200)
 
 
