@@ -119,6 +119,69 @@ def _second_session(w: dict[str, Any]) -> None:
     db.session.add(UserSession(id="0" * 64, user_id=w["user"], created_at=now, last_seen_at=now))
 
 
+def _accepted(w: dict[str, Any]) -> dict[str, Any]:
+    """The world's report accepted by the office, so its figure changes only through a restatement."""
+    from app.reports.models import Report
+
+    report = db.session.get(Report, w["report"])
+    reports.transition(report, "accept", db.session.execute(select(User).where(User.username == "staff")).scalar_one())
+    return {"figure": report.figures[0].id}
+
+
+def _restatement(w: dict[str, Any]) -> dict[str, Any]:
+    from decimal import Decimal
+
+    from app.reports.models import Figure
+
+    figure_id = _accepted(w)["figure"]
+    restatement = reports.request_restatement(db.session.get(Figure, figure_id), db.session.get(User, w["user"]),
+                                              Decimal("2"), "补报")
+    db.session.flush()
+    return {"figure": figure_id, "restatement": restatement.id, "restatement_version": restatement.version}
+
+
+def _figures_file(w: dict[str, Any]) -> dict[str, Any]:
+    import io
+
+    label = db.session.get(Period, w["free_period"]).label
+    data = f"单位,指标,周期,数值\n自治区工业和信息化厅,{_indicator_key(w)},{label},3\n".encode()
+    return {"file": (io.BytesIO(data), "figures.csv")}
+
+
+def _indicator_key(w: dict[str, Any]) -> str:
+    from app.plans.models import Indicator
+
+    return db.session.get(Indicator, w["indicators"][0]).key
+
+
+def _flag(w: dict[str, Any]) -> dict[str, Any]:
+    from app.integrity.models import Flag
+    from app.reports.models import Report
+
+    report = db.session.get(Report, w["report"])
+    flag = Flag(rule="jump", plan_id=report.assignment.plan_id, unit_id=w["unit"], indicator_id=w["indicators"][0],
+                period_id=w["period"], figure_id=report.figures[0].id, figure_ids=[report.figures[0].id],
+                message="环比跳变", evidence={}, state="open", raised_at=datetime(2025, 11, 20))
+    db.session.add(flag)
+    db.session.flush()
+    return {"flag": flag.id}
+
+
+def _case(w: dict[str, Any]) -> dict[str, Any]:
+    from app.cases.services import open_case
+    from app.reports.models import Report
+
+    staff = db.session.execute(select(User).where(User.username == "staff")).scalar_one()
+    case = open_case(staff, "核查", "疑点", [db.session.get(Report, w["report"]).figures[0].id])
+    return {"case": case.id}
+
+
+def _case_form(w: dict[str, Any]) -> dict[str, Any]:
+    from app.reports.models import Report
+
+    return {"title": "核查", "basis": "疑点", "figure": str(db.session.get(Report, w["report"]).figures[0].id)}
+
+
 # endpoint -> the requests that change data, or the reason the route changes no domain data
 CASES: dict[str, list[Case] | str] = {
     "auth.login": [Case(None, "/login", {"username": "lx-own", "password": PASSWORD}, actor="lx-own"),
@@ -171,6 +234,17 @@ CASES: dict[str, list[Case] | str] = {
                                        "message": "请尽快报送本月进展。"})],
     "reminders.inbox_read_all": "marks the user's own messages read: no domain data",
     "reminders.resend": [Case("admin", lambda w: f"/admin/outbox/{w['notice']}/resend", setup=_failed_notice)],
+    # figures, flags and cases (docs/integrity.md)
+    "figures.restate": [Case("lx-own", lambda w: f"/figures/{w['figure']}/restate", {"value": "2", "reason": "补报"},
+                             setup=_accepted)],
+    "figures.decide_restatement": [Case("staff", lambda w: f"/restatements/{w['restatement']}/approve",
+                                        lambda w: {"version": str(w["restatement_version"])}, setup=_restatement)],
+    "figures.import_page": [Case("staff", "/figures/import", _figures_file)],
+    "integrity.flag": [Case("lx-own", lambda w: f"/integrity/flags/{w['flag']}",
+                            {"action": "explain", "explain-explanation": "8 月剔除重复登记。"}, setup=_flag)],
+    "cases.new": [Case("staff", "/cases/new", _case_form)],
+    "cases.show": [Case("staff", lambda w: f"/cases/{w['case']}", {"action": "ask", "ask-question": "请说明。"},
+                        setup=_case)],
 }
 
 
