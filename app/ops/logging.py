@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request
 
 ACCESS_LOGGER = "app.access"
-LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _QUIET_PATHS = frozenset({"/healthz"})
 # Fields that the access line passes as ``extra`` and the formatters print.
 _EXTRA_FIELDS = ("status", "duration_ms")
@@ -117,6 +117,9 @@ def configure_logging(app: Flask) -> None:
     if log_format is None and app.testing:
         return
     log_format = log_format or ("json" if app.config.get("APP_ENV") == "production" else "text")
+    level = str(app.config.get("LOG_LEVEL") or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise RuntimeError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {app.config['LOG_LEVEL']!r}")
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_policy_tracker", False):
@@ -125,7 +128,7 @@ def configure_logging(app: Flask) -> None:
     handler._policy_tracker = True  # type: ignore[attr-defined]
     handler.setFormatter(make_formatter(log_format))
     root.addHandler(handler)
-    root.setLevel(str(app.config.get("LOG_LEVEL") or "INFO").upper())
+    root.setLevel(level)
 
 
 def _start_request() -> None:

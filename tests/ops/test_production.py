@@ -72,8 +72,10 @@ def test_an_unknown_mode_is_refused_rather_than_run_unchecked(clean_env, monkeyp
     assert refusal(tmp_path) == "APP_ENV must be 'production' or 'development', not 'prod'"
 
 
-def test_a_bad_log_format_is_refused(clean_env, tmp_path):
+def test_a_bad_log_format_or_level_is_refused(clean_env, tmp_path):
     assert "LOG_FORMAT must be 'json' or 'text'" in refusal(tmp_path, LOG_FORMAT="xml")
+    assert refusal(tmp_path, LOG_FORMAT="json", LOG_LEVEL="loud") == (
+        "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'loud'")
 
 
 def test_a_valid_production_config_starts_with_json_logs(clean_env, monkeypatch, tmp_path):
