@@ -181,15 +181,15 @@ def report_targets(app) -> tuple[list[tuple[int, int, int]], int]:
     return targets, int(figures)
 
 
-def write_reports(app, targets: list[tuple[int, int, int]]) -> float:
-    """Save and submit one report per target, one transaction each; seconds per report."""
+def write_reports(app, targets: list[tuple[int, int, int]]) -> tuple[float, float]:
+    """Save and submit one report per target, one transaction each; (wall, CPU) seconds per report."""
     from app.auth.models import User
     from app.extensions import db
     from app.plans.models import Assignment, Period
     from app.reports import services
 
     with app.app_context():
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for assignment_id, period_id, user_id in targets:
             assignment = db.session.get(Assignment, assignment_id)
             period = db.session.get(Period, period_id)
@@ -200,7 +200,7 @@ def write_reports(app, targets: list[tuple[int, int, int]]) -> float:
             services.transition(report, "submit", user)
             db.session.commit()
             db.session.remove()
-        return (time.perf_counter() - started) / len(targets)
+        return (time.perf_counter() - started) / len(targets), (time.process_time() - cpu) / len(targets)
 
 
 def bench_report(app, runs: int, per_run: int) -> None:
@@ -223,9 +223,12 @@ def bench_report(app, runs: int, per_run: int) -> None:
                 (with_audit if on else without).append(write_reports(app, chunk))
             finally:
                 audit.record = real  # type: ignore[assignment]
-    a, b = statistics.median(with_audit), statistics.median(without)
     print(f"(b) save + submit one report ({figures} figure(s), {per_run} reports per run, {runs} runs each):")
-    print(f"    with the audit log {a * 1000:.2f} ms, without {b * 1000:.2f} ms: ratio {a / b:.2f} (target <= 1.30)")
+    for i, what in ((0, "wall"), (1, "CPU of this process")):
+        a = statistics.median(r[i] for r in with_audit)
+        b = statistics.median(r[i] for r in without)
+        print(f"    {what}: with the audit log {a * 1000:.2f} ms, without {b * 1000:.2f} ms: ratio {a / b:.2f} "
+              "(target <= 1.30)")
 
 
 def main() -> None:

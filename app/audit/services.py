@@ -1,10 +1,10 @@
 """Writing and checking audit events: one per change, in the same transaction as the change.
 
-``record()`` appends one event to the hash chain (see ``chain.py``). The chain's head row (``audit_head``) is
-locked once per transaction -- ``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a write to it first takes the
-database's write lock -- so concurrent writers extend one chain and never fork it. Within the transaction the
-head is then kept in ``session.info`` and written back once per flush, so a request that records several
-events pays for one lock and one head update.
+``record()`` appends one event to the hash chain (see ``chain.py``). The first event of a transaction locks the
+chain's head row (``audit_head``) -- ``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a write to it takes the
+database's write lock -- and reads the last event; the lock is held to the end of the transaction, so concurrent
+writers extend one chain and never fork it. Each event is inserted at once (a plain INSERT, visible to the rest
+of the transaction); the head row is written once, just before the transaction commits.
 
 The module also refuses ORM bulk UPDATE / DELETE statements on audited tables (``session.execute(update(
 Report)…)``): such a statement bypasses the services and their events. A service that does record the change
@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from flask import g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
@@ -38,7 +38,7 @@ Actor = tuple[int | None, str | None, str | None]
 
 _HEAD = AuditHead.__table__
 _EVENT = AuditEvent.__table__
-_CHAIN_KEY = "audit_chain"  # session.info: [seq, hash, unwritten] of this transaction's head
+_CHAIN_KEY = "audit_chain"  # session.info: this transaction's _Chain
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
@@ -105,45 +105,90 @@ def _dialect(session: Session) -> str:
     return session.get_bind(mapper=AuditHead.__mapper__).dialect.name
 
 
-def _lock_head(session: Session) -> list[Any]:
-    """Lock the head row for the rest of the transaction and read it; create it on the first event ever."""
-    dialect = _dialect(session)
-    where = _HEAD.c.id == 1
+_LAST_EVENT = select(_EVENT.c.seq, _EVENT.c.hash).order_by(_EVENT.c.seq.desc()).limit(1)
+_INSERT_EVENT = _EVENT.insert()
+_LOCK_HEAD = select(_HEAD.c.id).where(_HEAD.c.id == 1).with_for_update()
+_TOUCH_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq)
+_WRITE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+
+
+class _Chain:
+    """This transaction's view of the chain: the last event it knows of, and whether the head row needs it."""
+
+    __slots__ = ("hash", "seq", "stale", "unwritten")
+
+    def __init__(self, seq: int, digest: str) -> None:
+        self.seq, self.hash, self.unwritten, self.stale = seq, digest, False, False
+
+
+def _connection(session: Session) -> Any:
+    return session.connection(bind_arguments={"mapper": AuditEvent.__mapper__})
+
+
+def _last_event(connection: Any) -> tuple[int, str]:
+    row = connection.execute(_LAST_EVENT).first()
+    return (row.seq, row.hash) if row else (0, GENESIS_HASH)
+
+
+def _lock_head(session: Session) -> _Chain:
+    """Lock the head row for the rest of the transaction, then read the last event (created on the first
+    event ever). The lock serialises appends; the last event row, not the head row, says where to go on."""
+    connection = _connection(session)
+    dialect = connection.dialect.name
     if dialect == "sqlite":
-        # A write first: it takes SQLite's write lock (waiting out busy_timeout), so the read below sees the
-        # last committed head and no other writer can commit until this transaction ends.
-        session.execute(update(_HEAD).where(where).values(seq=_HEAD.c.seq))
-    row = session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(where).with_for_update()).first()
-    if row is None:
+        # A write takes SQLite's write lock (waiting out busy_timeout): no other writer commits until this
+        # transaction ends, and what is read below is the last committed state.
+        locked = connection.execute(_TOUCH_HEAD).rowcount
+    else:
+        locked = connection.execute(_LOCK_HEAD).first() is not None
+    if not locked:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing())
-        row = session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(where).with_for_update()).one()
-    return [row.seq, row.hash, False]
+        connection.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing())
+        connection.execute(_LOCK_HEAD)
+    return _Chain(*_last_event(connection))
 
 
-@event.listens_for(Session, "before_flush")
-def _write_head(session: Session, flush_context: Any, instances: Any) -> None:
-    """Write this transaction's head back with the events it belongs to (one UPDATE per flush)."""
-    state = session.info.get(_CHAIN_KEY)
-    if state is not None and state[2]:
-        connection = session.connection(bind_arguments={"mapper": AuditHead.__mapper__})
-        connection.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=state[0], hash=state[1]))
-        state[2] = False
+def _chain(session: Session) -> _Chain:
+    chain = session.info.get(_CHAIN_KEY)
+    if chain is None:
+        chain = session.info[_CHAIN_KEY] = _lock_head(session)
+    elif chain.stale:  # a savepoint ended: its events may be gone; the lock is still held
+        chain.seq, chain.hash = _last_event(_connection(session))
+        chain.stale = False
+    return chain
+
+
+@event.listens_for(Session, "before_commit")
+def _write_head(session: Session) -> None:
+    """Write the head row once, with the transaction's last event, just before it commits."""
+    chain = session.info.get(_CHAIN_KEY)
+    if chain is not None and (chain.unwritten or chain.stale):
+        connection = _connection(session)
+        if chain.stale:
+            chain.seq, chain.hash = _last_event(connection)
+        connection.execute(_WRITE_HEAD, {"head_seq": chain.seq, "head_hash": chain.hash})
+        chain.unwritten = chain.stale = False
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_head(session: Session, transaction: SessionTransaction) -> None:
-    """The lock ends with the transaction (or a savepoint's rollback): read the head again next time."""
-    session.info.pop(_CHAIN_KEY, None)
+    """The lock ends with the transaction. After a savepoint (released or rolled back) the last event is read
+    again before the next append. The subtransaction each flush opens is no such end."""
+    chain = session.info.get(_CHAIN_KEY)
+    if chain is None:
+        return
+    if transaction.parent is None:
+        session.info.pop(_CHAIN_KEY, None)
+    elif transaction.nested:
+        chain.stale = True
 
 
 def current_head() -> tuple[int, str]:
-    """(count, hash) of the chain as this transaction sees it, including events not yet flushed."""
-    state = db.session.info.get(_CHAIN_KEY)
-    if state is not None:
-        return state[0], state[1]
-    row = db.session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)).first()
-    return (row.seq, row.hash) if row else (0, GENESIS_HASH)
+    """(count, hash) of the chain's last event as this transaction sees it, its own events included."""
+    chain = db.session.info.get(_CHAIN_KEY)
+    if chain is not None and not chain.stale:
+        return chain.seq, chain.hash
+    return _last_event(_connection(db.session()))
 
 
 def head_anchor() -> str:
@@ -164,14 +209,12 @@ def record(
     reason: str | None = None,
     extra: Mapping[str, Any] | None = None,
     actor: Actor | None = None,
-) -> AuditEvent:
-    """Append one event to the chain in the current transaction (committed or rolled back with it).
+) -> int:
+    """Append one event to the chain in the current transaction (committed or rolled back with it); its seq.
 
     ``changes`` is ``{field: [before, after]}`` (see ``diff``); ``actor`` defaults to the logged-in user."""
     session = db.session()
-    state = session.info.get(_CHAIN_KEY)
-    if state is None:
-        state = session.info[_CHAIN_KEY] = _lock_head(session)
+    chain = _chain(session)
     user_id, username, unit_name = actor or _actor()
     at = datetime.now(UTC)
     ip = request.remote_addr if has_request_context() else None
@@ -192,27 +235,16 @@ def record(
         content["reason"] = reason
     if extra:
         content["extra"] = _plain(dict(extra))
-    seq = state[0] + 1
-    row = make_row(seq, state[1], content, ALGORITHM)
-    audit_event = AuditEvent(
-        seq=seq,
-        at=at.replace(tzinfo=None),
-        user_id=user_id,
-        username=username,
-        unit_name=unit_name,
-        ip=ip,
-        request_id=rid,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_key,
-        content=row.content,
-        algorithm=ALGORITHM,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
-    session.add(audit_event)
-    state[0], state[1], state[2] = seq, row.hash, True
-    return audit_event
+    seq = chain.seq + 1
+    row = make_row(seq, chain.hash, content, ALGORITHM)
+    values = {
+        "seq": seq, "at": at.replace(tzinfo=None), "user_id": user_id, "username": username, "unit_name": unit_name,
+        "ip": ip, "request_id": rid, "action": action, "entity_type": entity_type, "entity_id": entity_key,
+        "content": row.content, "algorithm": ALGORITHM, "prev_hash": row.prev_hash, "hash": row.hash,
+    }
+    _connection(session).execute(_INSERT_EVENT, values)  # now: queries in this transaction see it
+    chain.seq, chain.hash, chain.unwritten = seq, row.hash, True
+    return seq
 
 
 def json_default(value: Any) -> Any:

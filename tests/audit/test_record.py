@@ -179,3 +179,25 @@ def test_a_value_the_chain_cannot_hold_fails_the_change_not_the_log(ctx, value):
     audit.record("ok.last", None, None, {})
     db.session.commit()
     assert audit.verify_log().ok
+
+
+@pytest.mark.parametrize("inside", ["rollback", "release"])
+def test_savepoints_keep_the_head_row_on_the_last_event(ctx, inside):
+    audit.record("a.before", None, None, {})  # not yet written to the head row when the savepoint starts
+    savepoint = db.session.begin_nested()
+    audit.record("a.inside", None, None, {})
+    savepoint.rollback() if inside == "rollback" else savepoint.commit()
+    db.session.commit()  # no event after the savepoint: the head row is still brought up to date
+    expected = ["a.before"] if inside == "rollback" else ["a.before", "a.inside"]
+    rows = events()
+    assert [e.action for e in rows] == expected
+    assert head() == (len(expected), rows[-1].hash)
+    report = audit.verify_log()
+    assert report.ok and report.result.count == len(expected)
+
+
+def test_an_event_is_visible_to_the_rest_of_its_transaction(ctx):
+    seq = audit.record("a.one", "unit", 9, {})
+    assert db.session.execute(select(AuditEvent.action).where(AuditEvent.seq == seq)).scalar_one() == "a.one"
+    db.session.rollback()
+    assert count() == 0
