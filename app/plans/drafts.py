@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from flask import current_app, has_app_context
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from ..audit import services as audit
 from ..auth.models import User
@@ -378,7 +378,8 @@ def _indicators(rows: list[IndicatorEdit], old: list[dict[str, Any]], path: Fiel
         if row.delete or row.is_blank():
             continue
         where = (*path, j)
-        base = dict(by_key.get(row.key.strip(), {}))
+        key = row.key.strip()
+        base = dict(by_key.get(key, {})) if key not in used_keys else {}  # a key posted twice: the second is new
         name = row.name.strip()
         if not name:
             problems.append(Problem((*where, "name"), "请填写指标名称。"))
@@ -639,6 +640,10 @@ def import_draft(draft: PlanDraft, edits: DraftEdits) -> Plan:
         db.session.rollback()
         raise DraftProblems([Problem((), "导入未完成：同一方案刚被他人导入，请刷新页面核对后再试。")],
                             applied.unconfirmed) from None
+    except DataError:  # a value longer than its column (e.g. a section title the page does not edit)
+        db.session.rollback()
+        raise DraftProblems([Problem((), "导入未完成：草稿中有超长的内容（如部分标题）。请下载方案文件修改后，"
+                                         "用 flask plan import 导入。")], applied.unconfirmed) from None
     except Exception:
         db.session.rollback()
         raise

@@ -26,7 +26,7 @@ from wtforms.validators import Length
 from ..forms_common import length_message
 from .drafts import DraftEdits, IndicatorEdit, Problem, TaskEdit, UnitDecision, units_to_text
 
-COMPARATOR_CHOICES = [SelectChoice(">=", "≥ 不少于"), SelectChoice("<=", "≤ 不超过"), SelectChoice("~", "≈ 左右")]
+COMPARATOR_CHOICES = [SelectChoice(">=", "≥ 以上"), SelectChoice("<=", "≤ 以内"), SelectChoice("~", "≈ 左右")]
 
 
 class UploadForm(FlaskForm):

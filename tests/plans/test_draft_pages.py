@@ -469,3 +469,16 @@ def test_path_at_line_finds_the_field_of_a_plan_file_error():
     assert path_at_line(text, 4) == ("tasks", 0, "title")
     assert path_at_line(text, 6) == ("tasks", 0, "units", 0)
     assert path_at_line(text, 9) == ("tasks", 0, "indicators", 0, "target")
+
+
+def test_an_indicator_key_posted_twice_gives_two_indicators(office, ctx, mini_units):
+    url, page = open_draft(office)
+    fields = page_fields(page) | {"action": "import", "confirm_all_new": "y"}
+    assert fields["tasks-0-indicators-0-key"] == "t1-1"
+    fields.update({"tasks-0-indicators-1-key": "t1-1", "tasks-0-indicators-1-name": "稳岗企业",
+                   "tasks-0-indicators-1-target": "20", "tasks-0-indicators-1-unit": "家"})
+    response = office.post(url, data=fields)
+    assert response.status_code == 302, re.findall(r'role="alert">([^<]*)', response.text)
+    keys = db.session.execute(select(Indicator.key, Indicator.name).join(Task, Task.id == Indicator.task_id)
+                              .where(Task.number == 1).order_by(Indicator.key)).all()
+    assert [tuple(k) for k in keys] == [("t1-1", "新增岗位"), ("t1-2", "稳岗企业")]
