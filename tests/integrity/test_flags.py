@@ -326,3 +326,14 @@ def test_list_filters_and_csv_export(app, flagged, login):
     unit = login(app.test_client(), "lx-jia")
     assert f"/integrity/flags/{flag.id}" in unit.get("/integrity/flags").text
     assert unit.get("/integrity/flags.csv").status_code == 403
+
+
+def test_a_bad_rules_file_stops_start_up_with_its_line(app, tmp_path):
+    from app.workflow import WorkflowFileError
+
+    workflows = tmp_path / "workflows"
+    shutil.copytree(Path(app.config["WORKFLOWS_DIR"]), workflows)
+    (workflows / "plausibility.yaml").write_text("defaults:\n  jump:\n    max_relative_change: lots\n",
+                                                 encoding="utf-8")
+    with pytest.raises(WorkflowFileError, match=r"plausibility.yaml:3: .*max_relative_change must be a number"):
+        make_app(app.config["SQLALCHEMY_DATABASE_URI"], WORKFLOWS_DIR=str(workflows))
