@@ -2,9 +2,10 @@
 
 ``record()`` appends one event to the hash chain (see ``chain.py``). The first event of a transaction locks the
 chain's head row (``audit_head``) -- ``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a write to it takes the
-database's write lock -- and reads the last event; the lock is held to the end of the transaction, so concurrent
-writers extend one chain and never fork it. Each event is inserted at once (a plain INSERT, visible to the rest
-of the transaction); the head row is written once, just before the transaction commits.
+database's write lock -- and reads it; the lock is held to the end of the transaction, so concurrent
+writers extend one chain and never fork it. The events wait in the session and are written, with the head row, in
+one multi-row INSERT just before the transaction commits (or when a query of the same transaction reads the
+log, or on ``flush_events()``); a savepoint's rollback takes its own events along.
 
 The module also refuses ORM bulk UPDATE / DELETE statements on audited tables (``session.execute(update(
 Report)…)``): such a statement bypasses the services and their events. A service that does record the change
@@ -101,94 +102,122 @@ def snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
 # --- the chain's head ---------------------------------------------------------------------------------------
 
 
-def _dialect(session: Session) -> str:
-    return session.get_bind(mapper=AuditHead.__mapper__).dialect.name
-
-
-_LAST_EVENT = select(_EVENT.c.seq, _EVENT.c.hash).order_by(_EVENT.c.seq.desc()).limit(1)
-_INSERT_EVENT = _EVENT.insert()
-_LOCK_HEAD = select(_HEAD.c.id).where(_HEAD.c.id == 1).with_for_update()
-_TOUCH_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq)
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_TOUCH_HEAD = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq)
+               .returning(_HEAD.c.seq, _HEAD.c.hash))
 _WRITE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+_INSERT_EVENTS = _EVENT.insert()
+_CREATED_INSIDE = object()  # the chain was started inside the savepoint that ended
 
 
 class _Chain:
-    """This transaction's view of the chain: the last event it knows of, and whether the head row needs it."""
+    """This transaction's end of the chain: the last event, the events not yet written, and what each open
+    savepoint started from (so a savepoint's rollback takes its events along)."""
 
-    __slots__ = ("hash", "seq", "stale", "unwritten")
+    __slots__ = ("ended", "hash", "pending", "saved", "seq")
 
     def __init__(self, seq: int, digest: str) -> None:
-        self.seq, self.hash, self.unwritten, self.stale = seq, digest, False, False
+        self.seq, self.hash = seq, digest
+        self.pending: list[dict[str, Any]] = []
+        self.saved: dict[int, tuple[int, str, list[dict[str, Any]]]] = {}
+        self.ended: tuple[SessionTransaction, Any] | None = None
 
 
 def _connection(session: Session) -> Any:
     return session.connection(bind_arguments={"mapper": AuditEvent.__mapper__})
 
 
-def _last_event(connection: Any) -> tuple[int, str]:
-    row = connection.execute(_LAST_EVENT).first()
-    return (row.seq, row.hash) if row else (0, GENESIS_HASH)
-
-
 def _lock_head(session: Session) -> _Chain:
-    """Lock the head row for the rest of the transaction, then read the last event (created on the first
-    event ever). The lock serialises appends; the last event row, not the head row, says where to go on."""
+    """Lock the head row for the rest of the transaction and read it (creating it before the first event
+    ever). On PostgreSQL ``SELECT … FOR UPDATE`` returns the row as the last writer committed it; on SQLite
+    the UPDATE takes the database's write lock first (waiting out busy_timeout), so no writer commits in
+    between."""
     connection = _connection(session)
-    dialect = connection.dialect.name
-    if dialect == "sqlite":
-        # A write takes SQLite's write lock (waiting out busy_timeout): no other writer commits until this
-        # transaction ends, and what is read below is the last committed state.
-        locked = connection.execute(_TOUCH_HEAD).rowcount
-    else:
-        locked = connection.execute(_LOCK_HEAD).first() is not None
-    if not locked:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    lock = _TOUCH_HEAD if connection.dialect.name == "sqlite" else _LOCK_HEAD
+    row = connection.execute(lock).first()
+    if row is None:
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         connection.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing())
-        connection.execute(_LOCK_HEAD)
-    return _Chain(*_last_event(connection))
+        row = connection.execute(lock).one()
+    return _Chain(row.seq, row.hash)
 
 
 def _chain(session: Session) -> _Chain:
     chain = session.info.get(_CHAIN_KEY)
     if chain is None:
         chain = session.info[_CHAIN_KEY] = _lock_head(session)
-    elif chain.stale:  # a savepoint ended: its events may be gone; the lock is still held
-        chain.seq, chain.hash = _last_event(_connection(session))
-        chain.stale = False
+    chain.ended = None
     return chain
 
 
-@event.listens_for(Session, "before_commit")
-def _write_head(session: Session) -> None:
-    """Write the head row once, with the transaction's last event, just before it commits."""
+def flush_events(session: Session | None = None) -> None:
+    """Write the transaction's pending events and the head row now (commit does it anyway; a query on
+    ``AuditEvent`` in the same transaction does it first)."""
+    session = session or db.session()
     chain = session.info.get(_CHAIN_KEY)
-    if chain is not None and (chain.unwritten or chain.stale):
-        connection = _connection(session)
-        if chain.stale:
-            chain.seq, chain.hash = _last_event(connection)
-        connection.execute(_WRITE_HEAD, {"head_seq": chain.seq, "head_hash": chain.hash})
-        chain.unwritten = chain.stale = False
+    if chain is None or not chain.pending:
+        return
+    connection = _connection(session)
+    head = {"head_seq": chain.seq, "head_hash": chain.hash}
+    if connection.dialect.name == "postgresql":  # one round trip: WITH … INSERT … UPDATE audit_head
+        rows = chain.pending
+        for start in range(0, len(rows), 1000):  # at most 14,000 parameters per statement
+            chunk = rows[start:start + 1000]
+            statement = _WRITE_HEAD.add_cte(_EVENT.insert().values(chunk).cte("audit_rows"))
+            connection.execute(statement, head)
+    else:
+        connection.execute(_INSERT_EVENTS, chain.pending)  # one multi-row INSERT
+        connection.execute(_WRITE_HEAD, head)
+    chain.pending = []
+
+
+@event.listens_for(Session, "before_commit")
+def _write_on_commit(session: Session) -> None:
+    """The events of a transaction (or of a savepoint being released) are written just before it commits."""
+    flush_events(session)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _remember_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    chain = session.info.get(_CHAIN_KEY)
+    if chain is not None and transaction.nested:
+        chain.saved[id(transaction)] = (chain.seq, chain.hash, list(chain.pending))
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_head(session: Session, transaction: SessionTransaction) -> None:
-    """The lock ends with the transaction. After a savepoint (released or rolled back) the last event is read
-    again before the next append. The subtransaction each flush opens is no such end."""
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    """The lock ends with the transaction. A savepoint's end is settled by ``_savepoint_rolled_back`` if it was
+    a rollback (that event comes right after this one); the subtransaction each flush opens is no such end."""
     chain = session.info.get(_CHAIN_KEY)
     if chain is None:
         return
     if transaction.parent is None:
         session.info.pop(_CHAIN_KEY, None)
     elif transaction.nested:
-        chain.stale = True
+        chain.ended = (transaction, chain.saved.pop(id(transaction), _CREATED_INSIDE))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _savepoint_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    chain = session.info.get(_CHAIN_KEY)
+    if chain is None or chain.ended is None or chain.ended[0] is not previous_transaction:
+        return
+    saved = chain.ended[1]
+    if saved is _CREATED_INSIDE:  # the lock too may be gone with the savepoint: start again next time
+        session.info.pop(_CHAIN_KEY, None)
+        return
+    chain.seq, chain.hash, pending = saved
+    chain.pending = list(pending)  # rows written inside the savepoint are gone from the database too
+    chain.ended = None
 
 
 def current_head() -> tuple[int, str]:
-    """(count, hash) of the chain's last event as this transaction sees it, its own events included."""
+    """(count, hash) of the chain as this transaction sees it, its own events included."""
     chain = db.session.info.get(_CHAIN_KEY)
-    if chain is not None and not chain.stale:
+    if chain is not None:
         return chain.seq, chain.hash
-    return _last_event(_connection(db.session()))
+    row = db.session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)).first()
+    return (row.seq, row.hash) if row else (0, GENESIS_HASH)
 
 
 def head_anchor() -> str:
@@ -242,8 +271,8 @@ def record(
         "ip": ip, "request_id": rid, "action": action, "entity_type": entity_type, "entity_id": entity_key,
         "content": row.content, "algorithm": ALGORITHM, "prev_hash": row.prev_hash, "hash": row.hash,
     }
-    _connection(session).execute(_INSERT_EVENT, values)  # now: queries in this transaction see it
-    chain.seq, chain.hash, chain.unwritten = seq, row.hash, True
+    chain.pending.append(values)  # written with the others at commit (see flush_events)
+    chain.seq, chain.hash = seq, row.hash
     return seq
 
 
@@ -355,10 +384,23 @@ def _set_columns(statement: Any) -> set[str] | None:
     return names if all(isinstance(n, str) for n in names) else None
 
 
+def _reads_events(state: ORMExecuteState) -> bool:
+    if state.is_orm_statement:
+        return any(mapper.local_table is _EVENT for mapper in state.all_mappers)
+    froms = getattr(state.statement, "get_final_froms", lambda: [])()  # cheap for a Core statement
+    return any(getattr(f, "name", None) == _EVENT.name for f in froms)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_unaudited_bulk(state: ORMExecuteState) -> None:
     """Refuse ``session.execute(update(Model)…)`` / ``delete(Model)`` on an audited table unless a service marked
-    it ``execution_options(audited=True)`` after recording the change with ``record()``."""
+    it ``execution_options(audited=True)`` after recording the change with ``record()``. (And before a query
+    reads the audit log, write the events this transaction has pending, as autoflush would.)"""
+    if state.is_select:
+        chain = state.session.info.get(_CHAIN_KEY)
+        if chain is not None and chain.pending and _reads_events(state):
+            flush_events(state.session)
+        return
     if not (state.is_update or state.is_delete):
         return
     if state.execution_options.get("audited"):

@@ -201,3 +201,31 @@ def test_an_event_is_visible_to_the_rest_of_its_transaction(ctx):
     assert db.session.execute(select(AuditEvent.action).where(AuditEvent.seq == seq)).scalar_one() == "a.one"
     db.session.rollback()
     assert count() == 0
+
+
+def test_nested_savepoints_keep_exactly_the_events_that_stay(ctx):
+    audit.record("a", None, None, {})
+    outer = db.session.begin_nested()
+    audit.record("b", None, None, {})
+    inner = db.session.begin_nested()
+    audit.record("c", None, None, {})
+    audit.flush_events()  # written inside the inner savepoint...
+    inner.rollback()  # ...and gone with it
+    audit.record("d", None, None, {})
+    outer.commit()
+    db.session.commit()
+    rows = events()
+    assert [(e.seq, e.action) for e in rows] == [(1, "a"), (2, "b"), (3, "d")]
+    assert head() == (3, rows[-1].hash) and audit.verify_log().ok
+
+
+def test_a_chain_begun_inside_a_rolled_back_savepoint_begins_again(ctx):
+    audit.record("x.first", None, None, {})
+    db.session.commit()
+    savepoint = db.session.begin_nested()
+    audit.record("x.gone", None, None, {})  # the head row's lock is taken inside the savepoint
+    savepoint.rollback()
+    audit.record("x.kept", None, None, {})
+    db.session.commit()
+    assert [(e.seq, e.action) for e in events()] == [(1, "x.first"), (2, "x.kept")]
+    assert audit.verify_log().ok
