@@ -1,11 +1,12 @@
 """Writing and checking audit events: one per change, in the same transaction as the change.
 
-``record()`` appends one event to the hash chain (see ``chain.py``). The first event of a transaction locks the
-chain's head row (``audit_head``) -- ``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a write to it takes the
-database's write lock -- and reads it; the lock is held to the end of the transaction, so concurrent
-writers extend one chain and never fork it. The events wait in the session and are written, with the head row, in
-one multi-row INSERT just before the transaction commits (or when a query of the same transaction reads the
-log, or on ``flush_events()``); a savepoint's rollback takes its own events along.
+``record()`` keeps each event (its content already in canonical form) in the session. Just before the
+transaction commits, ``flush_events()`` locks the chain's head row (``audit_head``) -- ``SELECT … FOR UPDATE``
+on PostgreSQL; on SQLite an UPDATE, which takes the database's write lock -- numbers the events after the head,
+hashes each onto the one before (``chain.py``), inserts them and moves the head: concurrent writers extend one
+chain and never fork it, and the lock is held only while a transaction commits, not while it works. A
+savepoint's rollback takes its own events along; a query of the log in the same transaction writes the
+pending events first, as autoflush would.
 
 The module also refuses ORM bulk UPDATE / DELETE statements on audited tables (``session.execute(update(
 Report)…)``): such a statement bypasses the services and their events. A service that does record the change
@@ -30,7 +31,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from ..extensions import db
-from .chain import GENESIS_HASH, VerifyResult, make_row, parse_anchor, verify_chain
+from .chain import (
+    ALGORITHMS,
+    GENESIS_HASH,
+    VerifyResult,
+    canonical_json,
+    envelope,
+    parse_anchor,
+    verify_chain,
+)
 from .models import AuditEvent, AuditHead
 
 ALGORITHM = "sha256"
@@ -39,7 +48,7 @@ Actor = tuple[int | None, str | None, str | None]
 
 _HEAD = AuditHead.__table__
 _EVENT = AuditEvent.__table__
-_CHAIN_KEY = "audit_chain"  # session.info: this transaction's _Chain
+_CHAIN_KEY = "audit_pending"  # session.info: this transaction's _Pending events
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
@@ -107,115 +116,119 @@ _TOUCH_HEAD = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq)
                .returning(_HEAD.c.seq, _HEAD.c.hash))
 _WRITE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
 _INSERT_EVENTS = _EVENT.insert()
-_CREATED_INSIDE = object()  # the chain was started inside the savepoint that ended
 
 
-class _Chain:
-    """This transaction's end of the chain: the last event, the events not yet written, and what each open
-    savepoint started from (so a savepoint's rollback takes its events along)."""
+class _Pending:
+    """This transaction's events waiting to be chained, and what each open savepoint started with (so that a
+    savepoint's rollback takes its own events along)."""
 
-    __slots__ = ("ended", "hash", "pending", "saved", "seq")
+    __slots__ = ("ended", "events", "saved")
 
-    def __init__(self, seq: int, digest: str) -> None:
-        self.seq, self.hash = seq, digest
-        self.pending: list[dict[str, Any]] = []
-        self.saved: dict[int, tuple[int, str, list[dict[str, Any]]]] = {}
-        self.ended: tuple[SessionTransaction, Any] | None = None
+    def __init__(self) -> None:
+        self.events: list[tuple[bytes, dict[str, Any]]] = []  # (canonical content, the search columns)
+        self.saved: dict[int, list[tuple[bytes, dict[str, Any]]]] = {}
+        self.ended: tuple[SessionTransaction, list[tuple[bytes, dict[str, Any]]] | None] | None = None
 
 
 def _connection(session: Session) -> Any:
     return session.connection(bind_arguments={"mapper": AuditEvent.__mapper__})
 
 
-def _lock_head(session: Session) -> _Chain:
-    """Lock the head row for the rest of the transaction and read it (creating it before the first event
-    ever). On PostgreSQL ``SELECT … FOR UPDATE`` returns the row as the last writer committed it; on SQLite
-    the UPDATE takes the database's write lock first (waiting out busy_timeout), so no writer commits in
-    between."""
-    connection = _connection(session)
+def _lock_head(connection: Any) -> tuple[int, str]:
+    """Lock the head row to the end of the transaction and read it (creating it before the first event ever).
+
+    On PostgreSQL ``SELECT … FOR UPDATE`` waits for the writer holding it and returns the row as that writer
+    committed it; on SQLite the UPDATE takes the database's write lock (waiting out busy_timeout)."""
     lock = _TOUCH_HEAD if connection.dialect.name == "sqlite" else _LOCK_HEAD
     row = connection.execute(lock).first()
     if row is None:
         insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         connection.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing())
         row = connection.execute(lock).one()
-    return _Chain(row.seq, row.hash)
-
-
-def _chain(session: Session) -> _Chain:
-    chain = session.info.get(_CHAIN_KEY)
-    if chain is None:
-        chain = session.info[_CHAIN_KEY] = _lock_head(session)
-    chain.ended = None
-    return chain
+    return row.seq, row.hash
 
 
 def flush_events(session: Session | None = None) -> None:
-    """Write the transaction's pending events and the head row now (commit does it anyway; a query on
-    ``AuditEvent`` in the same transaction does it first)."""
+    """Chain and write the transaction's pending events now: lock the head row, number and hash the events
+    after it, insert them and move the head, in two statements (one on PostgreSQL after the lock).
+
+    Commit calls it, so the head row is locked only while the transaction commits, not while it works; a
+    query on the audit log in the same transaction calls it first, as autoflush would."""
     session = session or db.session()
-    chain = session.info.get(_CHAIN_KEY)
-    if chain is None or not chain.pending:
+    pending: _Pending | None = session.info.get(_CHAIN_KEY)
+    if pending is None or not pending.events:
         return
     connection = _connection(session)
-    head = {"head_seq": chain.seq, "head_hash": chain.hash}
-    if connection.dialect.name == "postgresql":  # one round trip: WITH … INSERT … UPDATE audit_head
-        rows = chain.pending
+    seq, prev = _lock_head(connection)
+    digest_of = ALGORITHMS[ALGORITHM]
+    rows = []
+    for content_json, columns in pending.events:
+        seq += 1
+        digest = digest_of(envelope(seq, prev, content_json))
+        rows.append({**columns, "seq": seq, "content": content_json.decode("utf-8"), "algorithm": ALGORITHM,
+                     "prev_hash": prev, "hash": digest})
+        prev = digest
+    head = {"head_seq": seq, "head_hash": prev}
+    if connection.dialect.name == "postgresql":  # WITH … INSERT … UPDATE audit_head: one round trip
         for start in range(0, len(rows), 1000):  # at most 14,000 parameters per statement
             chunk = rows[start:start + 1000]
+            last = chunk[-1]
             statement = _WRITE_HEAD.add_cte(_EVENT.insert().values(chunk).cte("audit_rows"))
-            connection.execute(statement, head)
+            connection.execute(statement, {"head_seq": last["seq"], "head_hash": last["hash"]})
     else:
-        connection.execute(_INSERT_EVENTS, chain.pending)  # one multi-row INSERT
+        connection.execute(_INSERT_EVENTS, rows)  # one multi-row INSERT
         connection.execute(_WRITE_HEAD, head)
-    chain.pending = []
+    pending.events = []
 
 
 @event.listens_for(Session, "before_commit")
 def _write_on_commit(session: Session) -> None:
-    """The events of a transaction (or of a savepoint being released) are written just before it commits."""
-    flush_events(session)
+    """The events of a transaction are chained and written just before it commits (a savepoint's release
+    leaves them to the transaction's commit)."""
+    if not session.in_nested_transaction():
+        flush_events(session)
 
 
 @event.listens_for(Session, "after_transaction_create")
 def _remember_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    chain = session.info.get(_CHAIN_KEY)
-    if chain is not None and transaction.nested:
-        chain.saved[id(transaction)] = (chain.seq, chain.hash, list(chain.pending))
+    pending = session.info.get(_CHAIN_KEY)
+    if pending is not None and transaction.nested:
+        pending.saved[id(transaction)] = list(pending.events)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
-    """The lock ends with the transaction. A savepoint's end is settled by ``_savepoint_rolled_back`` if it was
-    a rollback (that event comes right after this one); the subtransaction each flush opens is no such end."""
-    chain = session.info.get(_CHAIN_KEY)
-    if chain is None:
+    """Pending events end with the transaction. A savepoint's end is settled by ``_savepoint_rolled_back`` if it
+    was a rollback (that event comes right after this one); the subtransaction each flush opens is no end."""
+    pending = session.info.get(_CHAIN_KEY)
+    if pending is None:
         return
     if transaction.parent is None:
         session.info.pop(_CHAIN_KEY, None)
     elif transaction.nested:
-        chain.ended = (transaction, chain.saved.pop(id(transaction), _CREATED_INSIDE))
+        pending.ended = (transaction, pending.saved.pop(id(transaction), None))
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _savepoint_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    chain = session.info.get(_CHAIN_KEY)
-    if chain is None or chain.ended is None or chain.ended[0] is not previous_transaction:
+    pending = session.info.get(_CHAIN_KEY)
+    if pending is None or pending.ended is None or pending.ended[0] is not previous_transaction:
         return
-    saved = chain.ended[1]
-    if saved is _CREATED_INSIDE:  # the lock too may be gone with the savepoint: start again next time
-        session.info.pop(_CHAIN_KEY, None)
-        return
-    chain.seq, chain.hash, pending = saved
-    chain.pending = list(pending)  # rows written inside the savepoint are gone from the database too
-    chain.ended = None
+    # What was pending when the savepoint began is pending again (any of it written inside the savepoint is
+    # gone from the database with it); what was recorded inside is dropped.
+    pending.events = list(pending.ended[1] or [])
+    pending.ended = None
+
+
+def pending_count(session: Session | None = None) -> int:
+    """How many events this transaction has recorded and not yet written."""
+    pending = (session or db.session()).info.get(_CHAIN_KEY)
+    return len(pending.events) if pending is not None else 0
 
 
 def current_head() -> tuple[int, str]:
-    """(count, hash) of the chain as this transaction sees it, its own events included."""
-    chain = db.session.info.get(_CHAIN_KEY)
-    if chain is not None:
-        return chain.seq, chain.hash
+    """(count, hash) of the chain: the head row, which moves with every commit that adds events (reading it
+    writes this transaction's pending events first)."""
     row = db.session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)).first()
     return (row.seq, row.hash) if row else (0, GENESIS_HASH)
 
@@ -238,12 +251,17 @@ def record(
     reason: str | None = None,
     extra: Mapping[str, Any] | None = None,
     actor: Actor | None = None,
-) -> int:
-    """Append one event to the chain in the current transaction (committed or rolled back with it); its seq.
+) -> None:
+    """Record one event in the current transaction: it is chained and written when the transaction commits,
+    and rolled back with it.
 
-    ``changes`` is ``{field: [before, after]}`` (see ``diff``); ``actor`` defaults to the logged-in user."""
+    ``changes`` is ``{field: [before, after]}`` (see ``diff``); ``actor`` defaults to the logged-in user. The
+    content is serialised here, so a value the chain cannot hold fails the change that brought it."""
     session = db.session()
-    chain = _chain(session)
+    pending = session.info.get(_CHAIN_KEY)
+    if pending is None:
+        pending = session.info[_CHAIN_KEY] = _Pending()
+    pending.ended = None
     user_id, username, unit_name = actor or _actor()
     at = datetime.now(UTC)
     ip = request.remote_addr if has_request_context() else None
@@ -264,16 +282,9 @@ def record(
         content["reason"] = reason
     if extra:
         content["extra"] = _plain(dict(extra))
-    seq = chain.seq + 1
-    row = make_row(seq, chain.hash, content, ALGORITHM)
-    values = {
-        "seq": seq, "at": at.replace(tzinfo=None), "user_id": user_id, "username": username, "unit_name": unit_name,
-        "ip": ip, "request_id": rid, "action": action, "entity_type": entity_type, "entity_id": entity_key,
-        "content": row.content, "algorithm": ALGORITHM, "prev_hash": row.prev_hash, "hash": row.hash,
-    }
-    chain.pending.append(values)  # written with the others at commit (see flush_events)
-    chain.seq, chain.hash = seq, row.hash
-    return seq
+    columns = {"at": at.replace(tzinfo=None), "user_id": user_id, "username": username, "unit_name": unit_name,
+               "ip": ip, "request_id": rid, "action": action, "entity_type": entity_type, "entity_id": entity_key}
+    pending.events.append((canonical_json(content), columns))
 
 
 def json_default(value: Any) -> Any:
@@ -384,11 +395,13 @@ def _set_columns(statement: Any) -> set[str] | None:
     return names if all(isinstance(n, str) for n in names) else None
 
 
-def _reads_events(state: ORMExecuteState) -> bool:
+def _reads_the_log(state: ORMExecuteState) -> bool:
+    """Does this query read the audit log or its head (so this transaction's pending events must be in)?"""
     if state.is_orm_statement:
-        return any(mapper.local_table is _EVENT for mapper in state.all_mappers)
+        mappers = [*state.all_mappers, state.bind_mapper]
+        return any(m is not None and (m.local_table is _EVENT or m.local_table is _HEAD) for m in mappers)
     froms = getattr(state.statement, "get_final_froms", lambda: [])()  # cheap for a Core statement
-    return any(getattr(f, "name", None) == _EVENT.name for f in froms)
+    return any(getattr(f, "name", None) in (_EVENT.name, _HEAD.name) for f in froms)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -397,8 +410,8 @@ def _refuse_unaudited_bulk(state: ORMExecuteState) -> None:
     it ``execution_options(audited=True)`` after recording the change with ``record()``. (And before a query
     reads the audit log, write the events this transaction has pending, as autoflush would.)"""
     if state.is_select:
-        chain = state.session.info.get(_CHAIN_KEY)
-        if chain is not None and chain.pending and _reads_events(state):
+        pending = state.session.info.get(_CHAIN_KEY)
+        if pending is not None and pending.events and _reads_the_log(state):
             flush_events(state.session)
         return
     if not (state.is_update or state.is_delete):

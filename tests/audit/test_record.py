@@ -104,8 +104,8 @@ def test_events_are_rolled_back_with_the_change(ctx):
     db.session.commit()
     committed = head()
     audit.record("unit.update", "unit", 1, {"name": ["乙", "丙"]})
-    db.session.flush()
-    assert audit.current_head()[0] == 2
+    audit.flush_events()
+    assert audit.current_head()[0] == 2 and count() == 2
     db.session.rollback()
     assert head() == committed and count() == 1
     # the next event continues the chain from the last committed one
@@ -118,8 +118,10 @@ def test_events_are_rolled_back_with_the_change(ctx):
 def test_several_events_of_one_transaction_extend_one_chain(ctx):
     for i in range(5):
         audit.record("task.update", "task", i, {"title": [f"旧{i}", f"新{i}"]})
-        assert audit.current_head()[0] == i + 1  # before any flush
+        assert audit.pending_count() == i + 1
+    assert count() == 5 and audit.pending_count() == 0  # reading the log wrote them, as autoflush would
     db.session.commit()
+    assert audit.pending_count() == 0
     rows = events()
     assert [e.seq for e in rows] == [1, 2, 3, 4, 5]
     assert all(rows[i].prev_hash == rows[i - 1].hash for i in range(1, 5))
@@ -197,10 +199,41 @@ def test_savepoints_keep_the_head_row_on_the_last_event(ctx, inside):
 
 
 def test_an_event_is_visible_to_the_rest_of_its_transaction(ctx):
-    seq = audit.record("a.one", "unit", 9, {})
-    assert db.session.execute(select(AuditEvent.action).where(AuditEvent.seq == seq)).scalar_one() == "a.one"
+    audit.record("a.one", "unit", 9, {})
+    # a query of the log writes the pending events first, as autoflush would
+    assert db.session.execute(select(AuditEvent.action).where(AuditEvent.entity_id == "9")).scalar_one() == "a.one"
+    assert audit.pending_count() == 0
     db.session.rollback()
-    assert count() == 0
+    assert count() == 0 and audit.pending_count() == 0
+
+
+def test_the_head_is_locked_only_while_committing(app, ctx):
+    """A transaction that has recorded an event and works on does not hold up another writer."""
+    import threading
+
+    audit.record("slow.one", None, None, {})  # recorded, not yet committed
+    done = threading.Event()
+
+    def other() -> None:
+        with app.app_context():
+            audit.record("fast.one", None, None, {})
+            db.session.commit()
+            db.session.remove()
+        done.set()
+
+    if db.engine.dialect.name == "sqlite":
+        db.session.commit()  # SQLite has one writer at a time anyway: let the other run after us
+        thread = threading.Thread(target=other)
+        thread.start()
+    else:
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert done.wait(30), "the other writer waited for a transaction that was not committing"
+        db.session.commit()
+    thread.join(30)
+    assert [e.action for e in events()] == (["slow.one", "fast.one"] if db.engine.dialect.name == "sqlite"
+                                            else ["fast.one", "slow.one"])
+    assert audit.verify_log().ok
 
 
 def test_nested_savepoints_keep_exactly_the_events_that_stay(ctx):
