@@ -44,7 +44,9 @@ def verify_command(anchor: tuple[str, int] | None) -> None:
         click.echo(line)
         click.echo(f"checked in {elapsed:.2f} s")
         return
-    click.echo(f"audit log BROKEN at event {result.first_bad_seq}: {result.message}")
+    prefix = f"event {result.first_bad_seq}: "
+    message = result.message[len(prefix):] if result.message.startswith(prefix) else result.message
+    click.echo(f"audit log BROKEN at event {result.first_bad_seq}: {message}")
     bad = report.bad_event
     if bad is not None:
         at = to_local(bad.at)
