@@ -7,6 +7,7 @@ with the reason instead."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,6 +23,7 @@ from app.extensions import db
 from app.plans.models import Assignment, Period, Task
 from app.reports import services as reports
 from app.units.models import Unit, UnitGroup
+from tests.api.audit_cases import api_audit_cases
 from tests.conftest import PASSWORD
 
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -246,6 +248,40 @@ CASES: dict[str, list[Case] | str] = {
     "cases.show": [Case("staff", lambda w: f"/cases/{w['case']}", {"action": "ask", "ask-question": "请说明。"},
                         setup=_case)],
 }
+
+
+DRAFT_DOCUMENT = "一、重点任务\n1.稳定岗位。新增岗位100个以上。（责任单位：自治区教育厅）\n".encode()
+
+
+def _draft(w: dict[str, Any]) -> dict[str, Any]:
+    from app.plans.drafts import create_draft
+
+    draft = create_draft(db.session.get(User, _user_id("staff")), "plan.txt", DRAFT_DOCUMENT)
+    db.session.commit()
+    return {"draft": draft.token}
+
+
+def _draft_with_its_fields(w: dict[str, Any]) -> dict[str, Any]:
+    """A draft and the fields of its page as a browser would send them back, with one correction."""
+    from flask import current_app
+
+    from tests.plans.test_draft_pages import page_fields
+
+    made = _draft(w)
+    client = current_app.test_client()
+    client.post("/login", data={"username": "staff", "password": PASSWORD})
+    fields = page_fields(client.get(f"/plans/drafts/{made['draft']}").text)
+    fields.update({"action": "save", "tasks-0-title": "稳定重点群体就业岗位"})
+    return {**made, "draft_fields": fields}
+
+
+CASES.update({
+    "plans.draft_new": [Case("staff", "/plans/drafts/new", lambda w: {"file": (io.BytesIO(DRAFT_DOCUMENT), "plan.txt")})],
+    "plans.draft_edit": [Case("staff", lambda w: f"/plans/drafts/{w['draft']}", lambda w: w["draft_fields"],
+                              setup=_draft_with_its_fields)],
+    "plans.draft_discard": [Case("staff", lambda w: f"/plans/drafts/{w['draft']}/discard", setup=_draft)],
+})
+CASES.update(api_audit_cases(Case))
 
 
 def _walk() -> list[tuple[str, int]]:
