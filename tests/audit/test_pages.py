@@ -308,6 +308,7 @@ def test_links_lead_to_the_history(app, world, login):
     period = db.session.execute(select(Period).where(Period.kind == "monthly").order_by(Period.start)).scalars().first()
     html = page(client, f"/items/{world['item']}/reports/{period.id}")
     assert f'href="/audit/history/report/{world["report"]}"' in html
+    assert f'href="/audit/history/assignment/{world["item"]}"' in page(client, f"/items/{world['item']}")
     staff = login(app.test_client(), "staff")
     assert 'href="/audit/log"' in page(staff, "/plans/")
     assert 'href="/audit/log"' not in page(client, "/plans/")
