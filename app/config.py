@@ -58,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_MAX_ATTEMPTS": 8,
     "OUTBOX_RETRY_BASE_SECONDS": 60,  # 60 s, 120 s, 240 s … capped at 6 hours
     "OUTBOX_CLAIM_SECONDS": 300,  # a sender's lease on the notices it is sending
-    "DIGEST_MAX_ITEMS": 200,  # items listed in one digest (the total is always given)
+    "DIGEST_MAX_ITEMS": 100,  # items listed in one digest (the total is always given)
     # Deployment (app/ops, docs/production.md).
     "APP_ENV": "development",  # production: refuses a generated or short SECRET_KEY and debug mode
     "LOG_FORMAT": None,  # json | text; None: json in production, text otherwise

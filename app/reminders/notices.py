@@ -8,13 +8,16 @@ second sweep, or two at once, add nothing; the Message-ID is derived from that k
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from email.utils import parseaddr
-from typing import Any
+from html import escape
+from itertools import groupby
+from typing import Any, NamedTuple
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import func, select
 
 from ..auth.models import User
@@ -22,8 +25,8 @@ from ..extensions import db
 from ..plans.models import Period, Plan, Task
 from ..units.models import LiaisonTerm, Unit
 from ..workflow import workflows
-from .dbutil import insert_ignore, utcnow
-from .ladder import RECIPIENTS, Step
+from .dbutil import insert_ignore, insert_ignore_many, utcnow
+from .ladder import Step
 from .models import InboxEntry, Notice
 
 AUDIT_HEAD_KIND = "audit_head"
@@ -46,29 +49,52 @@ class Recipient:
     user_ids: set[int] = field(default_factory=set)
 
 
-@dataclass
+ROLE_SUFFIX = {"to": "", "cc": "（抄送）"}
+
+
 class Item:
-    """One reporting item in a digest, as stored in the notice's items JSON."""
+    """One reporting item in digests. Its text and HTML are built once, whoever receives it
+    (as addressee or as copy); only the role's mark differs."""
 
-    assignment_id: int
-    period_id: int
-    plan: str
-    task_number: int
-    task_title: str
-    unit: str
-    period: str
-    due: date
-    step: str
-    role: str = "to"  # to | cc (抄送)
-    message: str | None = None
+    __slots__ = ("_html", "_json", "_text", "assignment_id", "due", "esc", "message", "period", "period_id",
+                 "plan", "sort_key", "step", "task_number", "task_title", "unit", "url")
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "assignment_id": self.assignment_id, "period_id": self.period_id, "plan": self.plan,
-            "task_number": self.task_number, "task_title": self.task_title, "unit": self.unit,
-            "period": self.period, "due": self.due.isoformat(), "step": self.step, "role": self.role,
-            "url": item_url(self.assignment_id, self.period_id), "message": self.message,
-        }
+    def __init__(self, assignment_id: int, period_id: int, plan: str, task_number: int, task_title: str,
+                 unit: str, period: str, due: date, step: str, message: str | None = None, *,
+                 base: str | None = None, esc: Any = escape) -> None:
+        self.assignment_id, self.period_id, self.plan = assignment_id, period_id, plan
+        self.task_number, self.task_title, self.unit, self.period = task_number, task_title, unit, period
+        self.due, self.step, self.message, self.esc = due, step, message, esc
+        self.sort_key = (due, plan, task_number, unit, period_id)
+        self.url = f"{base if base is not None else base_url()}/items/{assignment_id}/reports/{period_id}"
+        self._text: tuple[str, str] | None = None
+        self._html: tuple[str, str] | None = None
+        self._json: dict[str, Any] | None = None
+
+    def text(self, role: str) -> str:
+        """The item's lines in the plain-text mail (without its number)."""
+        if self._text is None:
+            self._text = (f"【{self.plan}】任务{self.task_number}：{self.task_title}\n   单位：{self.unit}",
+                          f"　报送周期：{self.period}　截止日期：{self.due.isoformat()}\n   {self.url}\n")
+        return self._text[0] + ROLE_SUFFIX[role] + self._text[1]
+
+    def html(self, role: str) -> str:
+        """The item's table cells in the HTML mail (after its number)."""
+        if self._html is None:
+            esc = self.esc
+            self._html = (f'<td><a href="{self.url}">【{esc(self.plan)}】任务{self.task_number}：'
+                          f"{esc(self.task_title)}</a></td><td>{esc(self.unit)}",
+                          f"</td><td>{esc(self.period)}</td><td>{self.due.isoformat()}</td></tr>\n")
+        return self._html[0] + ROLE_SUFFIX[role] + self._html[1]
+
+    def as_json(self, role: str) -> dict[str, Any]:
+        if self._json is None:
+            self._json = {
+                "assignment_id": self.assignment_id, "period_id": self.period_id, "plan": self.plan,
+                "task_number": self.task_number, "task_title": self.task_title, "unit": self.unit,
+                "period": self.period, "due": self.due.isoformat(), "step": self.step, "url": self.url,
+                "message": self.message}
+        return {**self._json, "role": role}
 
 
 @dataclass
@@ -78,18 +104,20 @@ class Digest:
     name: str
     kind: str
     label: str
-    items: dict[tuple[int, int], Item] = field(default_factory=dict)
+    items: dict[tuple[int, int], list] = field(default_factory=dict)  # (assignment, period) → [Item, role]
     user_ids: set[int] = field(default_factory=set)
     message: str | None = None
     # Subject and body given outright (the audit head notice); None = rendered from the items.
     subject: str | None = None
     text: str | None = None
 
-    def add(self, item: Item) -> None:
+    def add(self, item: Item, role: str = "to") -> None:
         key = (item.assignment_id, item.period_id)
         held = self.items.get(key)
-        if held is None or (held.role == "cc" and item.role == "to"):
-            self.items[key] = item
+        if held is None:
+            self.items[key] = [item, role]
+        elif role == "to":
+            held[1] = "to"
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -100,7 +128,7 @@ class Digest:
 
 
 def base_url() -> str:
-    return str(current_app.config["BASE_URL"]).rstrip("/")
+    return str(current_app.config["BASE_URL"]).rstrip("/")  # a dict lookup; cheap enough per item
 
 
 def item_url(assignment_id: int, period_id: int) -> str:
@@ -196,8 +224,9 @@ def resolve_recipients(unit_ids: Iterable[int]) -> Recipients:
 # --------------------------------------------------------------------------- building digests
 
 
-@dataclass(frozen=True)
-class TakenStep:
+class TakenStep(NamedTuple):
+    """A ladder step for one item: decided by the sweep, or taken by hand."""
+
     assignment_id: int
     period_id: int
     step: str
@@ -226,34 +255,68 @@ def item_details(taken: Sequence[TakenStep]) -> tuple[dict[int, Any], dict[int, 
 
 def step_digests(taken: Sequence[TakenStep], steps: dict[str, Step], *, message: str | None = None,
                  kind: str | None = None, recipients: Recipients | None = None) -> list[Digest]:
-    """One digest per recipient and step kind for the steps just taken (plus the webhook's)."""
+    """One digest per recipient and step kind for the steps just taken (plus the webhook's).
+
+    ``steps`` maps step keys to steps in ladder order. When several steps of one item are
+    taken the same day (after an outage), each of them is recorded, but each person hears of
+    the item once, in the digest of the furthest step that names them."""
     if not taken:
         return []
     tasks, units, periods, plans = item_details(taken)
     recipients = recipients or resolve_recipients({t.unit_id for t in taken})
     webhook = bool(current_app.config.get("WEBHOOK_URL"))
+    order = {key: i for i, key in enumerate(steps)}
     digests: dict[tuple[str, str, str], Digest] = {}
+    base = base_url()
+    escaped: dict[str, str] = {}
 
-    def digest_for(channel: str, address: str, name: str, digest_kind: str, label: str) -> Digest:
-        key = (channel, address, digest_kind)
-        if key not in digests:
-            digests[key] = Digest(channel, address, name, digest_kind, label, message=message)
-        return digests[key]
+    def esc(text: str) -> str:  # the same titles and names recur in thousands of items
+        value = escaped.get(text)
+        if value is None:
+            value = escaped[text] = escape(text)
+        return value
 
-    for t in taken:
-        step = steps[t.step]
+    def digest_for(r: Recipient, step: Step) -> Digest:
         digest_kind = kind or step.key
-        task, unit = tasks[t.task_id], units[t.unit_id]
-        base = Item(t.assignment_id, t.period_id, plans[t.plan_id].title, task.number, task.title, unit.name,
-                    periods[t.period_id].label, t.due, step.key, message=message)
-        for role, group in (("to", step.notify), ("cc", step.copy)):
-            for who in group:
-                for r in recipients.of(who, t.unit_id):
-                    d = digest_for(r.channel, r.address, r.name, digest_kind, step.label)
-                    d.user_ids |= r.user_ids
-                    d.add(Item(**{**base.__dict__, "role": role}))
-        if webhook:
-            digest_for("webhook", "webhook", "群机器人", digest_kind, step.label).add(base)
+        key = (r.channel, r.address, digest_kind)
+        d = digests.get(key)
+        if d is None:
+            d = digests[key] = Digest(r.channel, r.address, r.name, digest_kind, step.label, message=message)
+        d.user_ids |= r.user_ids
+        return d
+
+    targets: dict[tuple[str, int], list[tuple[Recipient, str]]] = {}  # (step, unit) → recipients and roles
+
+    def whom(step: Step, unit_id: int) -> list[tuple[Recipient, str]]:
+        found = targets.get((step.key, unit_id))
+        if found is None:
+            found = targets[(step.key, unit_id)] = [
+                (r, role) for role, group in (("to", step.notify), ("cc", step.copy))
+                for who in group for r in recipients.of(who, unit_id)]
+        return found
+
+    webhook_recipient = Recipient("webhook", "webhook", "群机器人")
+    ordered = sorted(taken, key=lambda t: (t.assignment_id, t.period_id, order[t.step]))
+    for pair, group in groupby(ordered, key=lambda t: (t.assignment_id, t.period_id)):
+        best: dict[tuple[str, str], tuple[TakenStep, Recipient, str]] = {}
+        last = None
+        for t in group:  # ladder order: a later step replaces an earlier one; "to" beats "cc"
+            last = t
+            for r, role in whom(steps[t.step], t.unit_id):
+                held = best.get((r.channel, r.address))
+                if held is None or held[0].step != t.step or role == "to":
+                    best[(r.channel, r.address)] = (t, r, role)
+        if webhook and last is not None:
+            best[("webhook", "webhook")] = (last, webhook_recipient, "to")
+        items: dict[str, Item] = {}
+        for t, r, role in best.values():
+            item = items.get(t.step)
+            if item is None:
+                task = tasks[t.task_id]
+                item = items[t.step] = Item(
+                    t.assignment_id, t.period_id, plans[t.plan_id].title, task.number, task.title,
+                    units[t.unit_id].name, periods[t.period_id].label, t.due, t.step, message, base=base, esc=esc)
+            digest_for(r, steps[t.step]).items[pair] = [item, role]
     return sorted(digests.values(), key=lambda d: d.key)
 
 
@@ -271,28 +334,53 @@ def audit_head_digests(seq: int, head_hash: str, day: date) -> list[Digest]:
 
 
 def render_digest(d: Digest, day: date) -> tuple[str, str, str, dict[str, Any]]:
-    """Subject, plain text, HTML and items JSON of a digest."""
+    """Subject, plain text, HTML and items JSON of a digest (plain string building: a national
+    sweep renders tens of thousands of digests)."""
     limit = int(current_app.config["DIGEST_MAX_ITEMS"])
-    items = sorted(d.items.values(), key=lambda i: (i.due, i.plan, i.task_number, i.unit, i.period_id))
-    shown = items[:limit]
-    n = len(items)
+    entries = sorted(d.items.values(), key=lambda e: e[0].sort_key)
+    shown = entries[:limit]
+    n, more = len(entries), len(entries) - len(shown)
     if d.subject is not None:
-        subject = d.subject
-        intro = d.text or ""
+        subject, intro = d.subject, d.text or ""
     elif d.kind.startswith(MANUAL_URGE_PREFIX):
-        subject = f"【催办】{shown[0].plan if shown else ''} 任务{shown[0].task_number if shown else ''}进展报告"
+        first = shown[0][0] if shown else None
+        subject = f"【催办】{first.plan if first else ''} 任务{first.task_number if first else ''}进展报告"
         intro = "领导小组办公室就以下逾期未报事项向您发出催办，请尽快报送。"
     else:
         wording = STEP_WORDING.get(d.kind.split(".")[0])
         subject = f"【{d.label}】" + (wording[0] if wording else "{n} 项进展报告").format(n=n)
         intro = (wording[1] if wording else f"以下 {{n}} 项进展报告：{d.label}。").format(n=n)
-    context = {"d": d, "day": day, "intro": intro, "items": shown, "total": n, "more": n - len(shown),
-               "base_url": base_url(), "item_url": item_url, "role_labels": {"to": "", "cc": "（抄送）"},
-               "recipient_labels": RECIPIENTS}
-    text = render_template("reminders/mail/digest.txt", **context)
-    html = render_template("reminders/mail/digest.html", **context, subject=subject)
-    items_json = {"total": n, "items": [i.as_json() for i in shown]}
-    return subject, text, html, items_json
+    base = base_url()
+    footer = f"本通知由任务落实督办系统于 {day.isoformat()} 自动发送，请勿直接回复。"
+    more_text = f"共 {n} 项，以上列出前 {len(shown)} 项，其余请登录系统查看：{base}/\n" if more else ""
+
+    text = [f"{d.name}，您好：\n\n{intro}\n"]
+    if d.message:
+        text.append(f"\n催办留言：{d.message}\n")
+    for number, (item, role) in enumerate(shown, start=1):
+        text.append(f"\n{number}. {item.text(role)}")
+    if more_text:
+        text.append("\n" + more_text)
+    text.append(f"\n--\n{footer}\n登录系统查看全部消息：{base}/inbox\n")
+
+    html = [f'<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(subject)}</title></head>\n'
+            "<body style=\"font-family:'Microsoft YaHei','PingFang SC',sans-serif;font-size:15px;color:#1f2933;"
+            f'line-height:1.6">\n<p>{escape(d.name)}，您好：</p>\n']
+    html += [f"<p>{escape(line)}</p>\n" for line in intro.split("\n") if line]
+    if d.message:
+        html.append(f'<p style="padding:.5em;background:#fff4e5"><strong>催办留言：</strong>{escape(d.message)}</p>\n')
+    if shown:
+        html.append('<table style="border-collapse:collapse" cellpadding="6" rules="rows">\n<thead><tr style="background:#f4f5f7">'
+                    '<th align="left">序号</th><th align="left">任务</th><th align="left">单位</th>'
+                    '<th align="left">报送周期</th><th align="left">截止日期</th></tr></thead>\n<tbody>\n')
+        html += [f"<tr><td>{number}</td>{item.html(role)}" for number, (item, role) in enumerate(shown, start=1)]
+        html.append("</tbody></table>\n")
+    if more:
+        html.append(f'<p>共 {n} 项，以上列出前 {len(shown)} 项，其余请<a href="{escape(base)}/">登录系统</a>查看。</p>\n')
+    html.append(f'<p style="color:#6b7280;font-size:13px">{footer}<a href="{escape(base)}/inbox">查看全部消息</a>'
+                "</p>\n</body></html>\n")
+    items_json = {"total": n, "items": [item.as_json(role) for item, role in shown]}
+    return subject, "".join(text), "".join(html), items_json
 
 
 # --------------------------------------------------------------------------- the outbox
@@ -319,12 +407,13 @@ def store(digests: Sequence[Digest], day: date, *, exclusive: bool = True) -> li
         notice_users.append((notice_id, by_key[(channel, recipient, kind)].user_ids))
     if exclusive:
         for row in rows:
-            key = (row["channel"], row["recipient"], row["kind"])
+            channel, recipient, kind = row[0], row[1], row[3]
+            key = (channel, recipient, kind)
             if key in inserted:
                 continue
             for n in range(2, 100):
-                retry = {**row, "kind": f"{row['kind']}.{n}",
-                         "message_id": message_id(row["channel"], row["recipient"], day, f"{row['kind']}.{n}")}
+                again = f"{kind}.{n}"
+                retry = (*row[:3], again, *row[4:-1], message_id(channel, recipient, day, again))
                 got = _insert([retry])
                 if got:
                     notice_users.append((next(iter(got.values())), by_key[key].user_ids))
@@ -336,27 +425,23 @@ def store(digests: Sequence[Digest], day: date, *, exclusive: bool = True) -> li
     return sorted(nid for nid, _ in notice_users)
 
 
+NOTICE_COLUMNS = ("channel", "recipient", "day", "kind", "subject", "body_text", "body_html", "items", "status",
+                  "attempts", "next_attempt_at", "created_at", "sent_at", "message_id")
+
+
 def _row(channel: str, recipient: str, kind: str, day: date, subject: str, text: str, html: str,
-         items_json: dict[str, Any], now: Any) -> dict[str, Any]:
+         items_json: dict[str, Any], now: Any) -> tuple:
     inbox_only = channel == "inbox"
-    return {
-        "channel": channel, "recipient": recipient, "day": day, "kind": kind, "subject": subject[:300],
-        "body_text": text, "body_html": html, "items": items_json,
-        "status": "sent" if inbox_only else "pending", "attempts": 0, "next_attempt_at": now,
-        "last_error": None, "claimed_by": None, "claimed_until": None, "created_at": now,
-        "sent_at": now if inbox_only else None, "message_id": message_id(channel, recipient, day, kind),
-    }
+    return (channel, recipient, day, kind, subject[:300], text, html, json.dumps(items_json, ensure_ascii=False),
+            "sent" if inbox_only else "pending", 0, now, now, now if inbox_only else None,
+            message_id(channel, recipient, day, kind))
 
 
-def _insert(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], int]:
+def _insert(rows: list[tuple]) -> dict[tuple[str, str, str], int]:
     """Insert notices, skipping keys that exist; the (channel, recipient, kind) → id of those written."""
-    if not rows:
-        return {}
-    rows = sorted(rows, key=lambda r: (r["channel"], r["recipient"], r["kind"]))
-    stmt = insert_ignore(Notice, ["channel", "recipient", "day", "kind"]).returning(
-        Notice.id, Notice.channel, Notice.recipient, Notice.kind)
-    result = db.session.execute(stmt, rows)
-    return {(r.channel, r.recipient, r.kind): r.id for r in result}
+    written = insert_ignore_many(Notice.__table__, NOTICE_COLUMNS, rows, ("channel", "recipient", "day", "kind"),
+                                 ("id", "channel", "recipient", "kind"))
+    return {(channel, recipient, kind): notice_id for notice_id, channel, recipient, kind in written}
 
 
 def kind_label(kind: str) -> str:

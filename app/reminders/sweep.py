@@ -24,7 +24,7 @@ from ..plans.models import Assignment, Period
 from ..reports.models import Report
 from ..workflow import workflows
 from . import notices
-from .dbutil import insert_ignore, utcnow
+from .dbutil import insert_ignore_many, utcnow
 from .ladder import Ladder, Step, step_date, steps_due
 from .models import LadderStep
 from .services import effective_due_joins
@@ -135,11 +135,10 @@ def take_steps(decided: list[notices.TakenStep], today: date, *, by_user_id: int
     if not decided:
         return []
     now = utcnow()
-    rows = [{"assignment_id": t.assignment_id, "period_id": t.period_id, "step": t.step, "due": t.due,
-             "day": today, "taken_at": now, "by_user_id": by_user_id, "message": message} for t in decided]
-    stmt = insert_ignore(LadderStep, ["assignment_id", "period_id", "step"]).returning(
-        LadderStep.assignment_id, LadderStep.period_id, LadderStep.step)
-    written = {(r.assignment_id, r.period_id, r.step) for r in db.session.execute(stmt, rows)}
+    columns = ("assignment_id", "period_id", "step", "due", "day", "taken_at", "by_user_id", "message")
+    rows = [(t.assignment_id, t.period_id, t.step, t.due, today, now, by_user_id, message) for t in decided]
+    written = set(insert_ignore_many(LadderStep.__table__, columns, rows, ("assignment_id", "period_id", "step"),
+                                     ("assignment_id", "period_id", "step")))
     return [t for t in decided if (t.assignment_id, t.period_id, t.step) in written]
 
 
