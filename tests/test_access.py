@@ -122,6 +122,7 @@ ROUTES = {
     # Audit: a liaison reads the history of their own unit's reports, figures and assignments; the whole log is
     # for office staff and auditors (tests/audit/test_pages.py).
     "audit.history": [("GET", "/audit/history/report/{report}", OWN_ITEM),
+                      ("GET", "/audit/history/figure/{figure}", OWN_ITEM),
                       ("GET", "/audit/history/assignment/{item}", OWN_ITEM),
                       ("GET", "/audit/history/user/{user}", {**OWN_ITEM, "liaison": MISSING}),
                       ("GET", "/audit/history/report/999999", {**{r: MISSING for r in ROLES}, "anonymous": LOGIN}),
