@@ -25,8 +25,10 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -83,19 +85,21 @@ def backoff(attempts: int) -> timedelta:
 # --------------------------------------------------------------------------- transports
 
 
-def build_message(row: Any) -> EmailMessage:
-    """The MIME message of a mail notice: plain text and HTML, UTF-8, Message-ID from its key."""
-    msg = EmailMessage()
-    msg["Subject"] = row.subject
-    msg["From"] = str(current_app.config["MAIL_FROM"])
+def build_message(row: Any) -> str:
+    """The MIME message of a mail notice: plain text and HTML, UTF-8 (base64), Message-ID from its
+    key. Built with the email package's compat32 classes, several times faster than EmailMessage."""
+    msg = MIMEMultipart("alternative")
+    msg["Subject"] = Header(row.subject, "utf-8")
+    name, address = parseaddr(str(current_app.config["MAIL_FROM"]))
+    msg["From"] = formataddr((str(Header(name, "utf-8")), address)) if name else address
     msg["To"] = row.recipient
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = row.message_id
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Notice-Kind"] = row.kind
-    msg.set_content(row.body_text)
-    msg.add_alternative(row.body_html, subtype="html")
-    return msg
+    msg.attach(MIMEText(row.body_text, "plain", "utf-8"))
+    msg.attach(MIMEText(row.body_html, "html", "utf-8"))
+    return msg.as_string()  # ASCII only (encoded headers, base64 bodies); smtplib sends it with CRLF
 
 
 def _smtp_reply(code: int, text: bytes | str) -> str:
@@ -143,7 +147,7 @@ class SmtpTransport:
             self.open()
         assert self.conn is not None
         try:
-            self.conn.send_message(build_message(row), from_addr=self.sender, to_addrs=[row.recipient])
+            self.conn.sendmail(self.sender, [row.recipient], build_message(row))
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise _classify(code, _smtp_reply(code, text)) from exc
@@ -176,7 +180,7 @@ class FileTransport:
 
     def send(self, row: Any) -> None:
         name = f"{row.day.isoformat()}_{_safe(row.kind)}_{_safe(row.recipient)}.eml"
-        _write_atomically(self.folder / name, bytes(build_message(row)))
+        _write_atomically(self.folder / name, build_message(row).encode("ascii"))
 
     def close(self) -> None:
         pass
@@ -260,9 +264,10 @@ def claim(token: str, now: datetime, limit: int) -> list[int]:
 
 
 def _mark(notice_id: int, token: str, **values: Any) -> None:
+    table = Notice.__table__  # Core: one small UPDATE and its commit per message
     result = db.session.execute(
-        update(Notice).where(Notice.id == notice_id, Notice.claimed_by == token)
-        .values(claimed_by=None, claimed_until=None, **values).execution_options(synchronize_session=False))
+        update(table).where(table.c.id == notice_id, table.c.claimed_by == token)
+        .values(claimed_by=None, claimed_until=None, **values))
     db.session.commit()
     if not result.rowcount:
         logger.warning("notice %s: the lease expired before it was marked", notice_id)
