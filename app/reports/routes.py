@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
@@ -157,7 +158,7 @@ def report_form(assignment_id: int, period_id: int):
                 db.session.commit()
                 flash("草稿已保存。", "success")
                 return redirect(url_for(".report_form", assignment_id=assignment.id, period_id=period.id))
-            except StaleDataError:
+            except (StaleDataError, IntegrityError):
                 db.session.rollback()
                 form.form_errors.append("该报告已被他人修改，为避免覆盖，本次保存未生效。请刷新页面后再修改。")
             except services.ReportError as exc:

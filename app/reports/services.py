@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import services as audit
 from ..auth.models import User
@@ -192,7 +193,10 @@ def _create_report(assignment: Assignment, period: Period, user: User, now: date
                     created_at=now, updated_at=now, updated_by_id=user.id,
                     progress_text="", problems_text="", next_steps_text="")
     db.session.add(report)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # someone created it between our read and this insert (the caller rolls back)
+        raise ConflictError("该报告已被他人同时创建，为避免覆盖，本次保存未生效。请刷新页面查看最新内容后再修改。") from None
     audit.record("report.create", "report", report.id,
                  {"assignment": [None, assignment.id], "period": [None, period.label]}, actor=audit.actor_of(user))
     return report

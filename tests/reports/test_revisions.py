@@ -237,3 +237,18 @@ def test_a_report_not_accepted_needs_no_restatement(app, setup, login):
     r = unit.post(f"/figures/{figure.id}/restate", data={"value": "6", "reason": "更正"})
     assert r.status_code == 200 and "无需申请更正" in r.text
     assert db.session.execute(select(FigureRestatement)).scalar_one_or_none() is None
+
+
+def test_two_first_saves_at_once_end_in_the_conflict_message(app, setup, login, monkeypatch):
+    """Both sessions saw no report and both create one: the loser gets the conflict message, not a 500."""
+    unit = login(app.test_client(), "lx-gxt")
+    assert _save(unit, setup, "7").status_code == 302  # the winner's draft
+    from app.reports import services
+
+    monkeypatch.setattr(services, "get_report", lambda assignment, period: None)  # the loser read before it
+    page = unit.get(_url(setup)).text
+    r = unit.post(_url(setup), data={"progress_text": "乙的草稿", _field(page): "9", "version": "0", "action": "save"})
+    assert r.status_code == 200 and "已被他人" in r.text
+    monkeypatch.undo()
+    assert [(k, v) for k, _, v, _ in _revisions()] == [("entry", "7")]
+    assert db.session.execute(select(Report.progress_text)).scalar_one() == "已发布岗位。"
