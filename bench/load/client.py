@@ -73,7 +73,7 @@ class Session:
             hdrs = {k.lower(): v for k, v in resp.getheaders()}
             status = resp.status
             err = ""
-        except Exception as exc:  # noqa: BLE001 - every failure is counted
+        except Exception as exc:
             status, hdrs, text, err = None, {}, "", f"{type(exc).__name__}: {exc}"
         finally:
             conn.close()
