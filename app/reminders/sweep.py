@@ -1,11 +1,13 @@
 """The daily sweep: which ladder steps fall due, the steps taken, and one digest per recipient
 per day per kind in the outbox.
 
-Set-based: one query finds the candidate items (assignment × period, not submitted, the last
-step not yet taken, due early enough for the first step), with the steps each has already
-taken; the decision per distinct due date comes from :func:`ladder.steps_due`. Steps are
-written with INSERT … ON CONFLICT DO NOTHING RETURNING, so of two sweeps at once each step is
-taken by exactly one, and only that one puts it in a digest.
+Set-based. For each step, :func:`due_cutoff` gives the latest effective due date for which
+the step has come by today (from :func:`ladder.step_date`, so the decision is the one
+:func:`ladder.steps_due` makes). One INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING then
+writes every step that fell due, for every open item (assignment × period, not submitted,
+the step not yet taken) at once; of two sweeps at once each step is written by exactly one,
+and only that one puts it in a digest. A dry run makes the same decision in Python from one
+SELECT of the open items, and writes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, literal, or_, select
+from sqlalchemy import Date, DateTime, Select, String, and_, exists, literal, or_, select, union_all
 
 from ..audit import services as audit
 from ..audit.models import AuditHead
@@ -24,9 +26,9 @@ from ..plans.models import Assignment, Period
 from ..reports.models import Report
 from ..workflow import workflows
 from . import notices
-from .dbutil import insert_ignore_many, utcnow
+from .dbutil import insert_ignore, insert_ignore_many, utcnow
 from .ladder import Ladder, Step, step_date, steps_due
-from .models import LadderStep
+from .models import DueOverride, LadderStep
 from .services import effective_due_joins
 from .workdays import WorkCalendar
 
@@ -38,7 +40,7 @@ _FLAGS_AT = 6  # candidate rows: assignment, unit, task, plan, period, due, then
 class SweepResult:
     day: date
     dry_run: bool
-    decided: Counter = field(default_factory=Counter)  # step key → steps decided
+    decided: Counter = field(default_factory=Counter)  # step key → steps decided (dry run)
     taken: Counter = field(default_factory=Counter)  # step key → steps written by this sweep
     notices: list[dict[str, Any]] = field(default_factory=list)  # what was (or would be) sent
 
@@ -73,40 +75,42 @@ def due_cutoff(today: date, step: Step, calendar: WorkCalendar) -> date:
     return low
 
 
-def candidates(today: date, ladder: Ladder, calendar: WorkCalendar) -> list[Any]:
-    """Items that may have a step to take: one SELECT, whatever the number of assignments.
-
-    Each row: assignment, unit, task, plan, period, effective due, and one flag per step
-    saying whether it was taken."""
+def _open_items(today: date, ladder: Ladder, calendar: WorkCalendar, columns: list[Any]) -> tuple[Select, Any]:
+    """Assignment × period pairs that may have a step to take: not submitted, due early enough
+    for the first step, the last step not yet taken. Returns the query and the effective due."""
     cutoff = max(due_cutoff(today, s, calendar) for s in ladder)
     submitted = workflows().report.submitted_states()
-    last = ladder.steps[-1].key
     query, due = effective_due_joins(
-        select(Assignment.id.label("assignment_id"), Assignment.unit_id, Assignment.task_id, Assignment.plan_id,
-               Period.id.label("period_id"))
-        .select_from(Period)
+        select(*columns).select_from(Period)
         .join(Assignment, and_(Assignment.plan_id == Period.plan_id, Assignment.active))
     )
-    from .models import DueOverride
-
     early_override = select(DueOverride.period_id).where(DueOverride.due <= cutoff)
-    flags = [
-        exists().where(LadderStep.assignment_id == Assignment.id, LadderStep.period_id == Period.id,
-                       LadderStep.step == s.key).label(f"taken_{i}")
-        for i, s in enumerate(ladder.steps)
-    ]
     query = (
-        query.add_columns(due.label("due"), *flags)
-        .outerjoin(Report, and_(Report.assignment_id == Assignment.id, Report.period_id == Period.id))
+        query.outerjoin(Report, and_(Report.assignment_id == Assignment.id, Report.period_id == Period.id))
         .where(
             or_(Period.due <= cutoff, Period.id.in_(early_override)),
             due <= cutoff,
             or_(Report.id.is_(None), Report.state.not_in(submitted)),
-            ~exists().where(LadderStep.assignment_id == Assignment.id, LadderStep.period_id == Period.id,
-                            LadderStep.step == literal(last)),
+            ~_taken(literal(ladder.steps[-1].key)),
         )
     )
-    return db.session.execute(query).all()
+    return query, due
+
+
+def _taken(step: Any) -> Any:
+    return exists().where(LadderStep.assignment_id == Assignment.id, LadderStep.period_id == Period.id,
+                          LadderStep.step == step)
+
+
+def candidates(today: date, ladder: Ladder, calendar: WorkCalendar) -> list[Any]:
+    """The open items with one flag per step already taken: one SELECT (for dry runs).
+
+    Each row: assignment, unit, task, plan, period, effective due, then the flags."""
+    query, due = _open_items(today, ladder, calendar, [
+        Assignment.id.label("assignment_id"), Assignment.unit_id, Assignment.task_id, Assignment.plan_id,
+        Period.id.label("period_id")])
+    flags = [_taken(s.key).label(f"taken_{i}") for i, s in enumerate(ladder.steps)]
+    return db.session.execute(query.add_columns(due.label("due"), *flags)).all()
 
 
 def decide(rows: list[Any], today: date, ladder: Ladder, calendar: WorkCalendar) -> list[notices.TakenStep]:
@@ -129,9 +133,42 @@ def decide(rows: list[Any], today: date, ladder: Ladder, calendar: WorkCalendar)
     return decided
 
 
+def take_due_steps(today: date, ladder: Ladder, calendar: WorkCalendar) -> list[notices.TakenStep]:
+    """Decide and write the day's steps in one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING.
+
+    A step falls due for an item when its effective due date is on or before the step's
+    cut-off (:func:`due_cutoff`, from :func:`ladder.step_date`), the same decision as
+    :func:`ladder.steps_due`, made in the database for every item at once. Returns the steps
+    this call wrote (of two sweeps at once, each step is written by one)."""
+    cutoffs = union_all(*[
+        select(literal(s.key, String(30)).label("step"), literal(due_cutoff(today, s, calendar), Date).label("cutoff"))
+        for s in ladder]).subquery("due_steps")
+    query, due = _open_items(today, ladder, calendar, [
+        Assignment.id, Period.id, cutoffs.c.step])
+    now = utcnow()
+    query = (query.add_columns(due, literal(today, Date), literal(now, DateTime))
+             .join(cutoffs, due <= cutoffs.c.cutoff)
+             .where(~_taken(cutoffs.c.step))
+             .order_by(Assignment.id, Period.id, cutoffs.c.step))
+    stmt = insert_ignore(LadderStep, ["assignment_id", "period_id", "step"]).from_select(
+        ["assignment_id", "period_id", "step", "due", "day", "taken_at"], query
+    ).returning(LadderStep.assignment_id, LadderStep.period_id, LadderStep.step, LadderStep.due)
+    written = db.session.execute(stmt).all()
+    details: dict[int, Any] = {}
+    ids = sorted({w.assignment_id for w in written})
+    for start in range(0, len(ids), 20000):
+        for row in db.session.execute(select(Assignment.id, Assignment.unit_id, Assignment.task_id,
+                                             Assignment.plan_id).where(Assignment.id.in_(ids[start:start + 20000]))):
+            details[row.id] = row
+    taken = [notices.TakenStep(w.assignment_id, w.period_id, w.step, w.due, details[w.assignment_id].unit_id,
+                               details[w.assignment_id].task_id, details[w.assignment_id].plan_id) for w in written]
+    taken.sort(key=lambda t: (t.assignment_id, t.period_id, t.step))
+    return taken
+
+
 def take_steps(decided: list[notices.TakenStep], today: date, *, by_user_id: int | None = None,
                message: str | None = None) -> list[notices.TakenStep]:
-    """Write the steps (ON CONFLICT DO NOTHING); the ones this call wrote, in the given order."""
+    """Write given steps (ON CONFLICT DO NOTHING); the ones this call wrote, in the given order."""
     if not decided:
         return []
     now = utcnow()
@@ -152,9 +189,11 @@ def sweep(today: date, dry_run: bool = False) -> SweepResult:
     ladder, calendar = wf.ladder, wf.calendar
     steps = {s.key: s for s in ladder}
     result = SweepResult(today, dry_run)
-    decided = decide(candidates(today, ladder, calendar), today, ladder, calendar)
-    result.decided.update(t.step for t in decided)
-    taken = decided if dry_run else take_steps(decided, today)
+    if dry_run:
+        taken = decide(candidates(today, ladder, calendar), today, ladder, calendar)
+        result.decided.update(t.step for t in taken)
+    else:
+        taken = take_due_steps(today, ladder, calendar)
     result.taken.update(t.step for t in taken)
     digests = notices.step_digests(taken, steps)
     result.notices = [{"channel": d.channel, "recipient": d.recipient, "kind": d.kind, "items": len(d.items)}

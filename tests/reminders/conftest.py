@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
@@ -162,6 +163,7 @@ def submit(assignment_id: int, period_id: int, user) -> None:
 
     assignment = db.session.get(Assignment, assignment_id)
     period = db.session.get(Period, period_id)
-    report = reports.save_report(assignment, period, user, reports.ReportInput("进展", "", "", {}), None)
+    figures = {i.id: Decimal("1") for i in reports.indicators_for(assignment)}
+    report = reports.save_report(assignment, period, user, reports.ReportInput("进展", "", "", figures), None)
     reports.transition(report, "submit", user)
     db.session.commit()

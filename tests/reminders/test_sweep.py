@@ -285,3 +285,29 @@ def test_the_sweep_runs_the_same_statements_whatever_the_data_size(app, factory)
     assert {k: v for k, v in small.items() if k != "INSERT"} == {k: v for k, v in large.items() if k != "INSERT"}
     assert sum(small.values()) < 40
     assert large["INSERT"] <= small["INSERT"] + 3 * rows // 500, (small, large, rows)
+
+
+@pytest.mark.parametrize("days", [
+    ["2025-03-04", "2025-03-10", "2025-03-14", "2025-03-21"],
+    ["2025-03-25"],
+    ["2025-03-06", "2025-04-15", "2025-06-30", "2025-10-10", "2025-10-15", "2026-01-20"],
+])
+def test_the_database_decides_as_steps_due_does(scenario, days):
+    """The INSERT … SELECT of the sweep takes exactly the steps the pure ladder.steps_due picks
+    (the dry run), with overrides and submitted reports in play."""
+    period = feb(scenario.plan)
+    items = db.session.execute(select(Assignment).where(Assignment.plan_id == scenario.plan.id)
+                               .order_by(Assignment.id)).scalars().all()
+    services.set_due_override(scenario.staff, period, items[0], D("2025-03-12"), "延期")
+    quarter = db.session.execute(select(Period).where(Period.plan_id == scenario.plan.id,
+                                                      Period.kind == "quarterly")).scalars().first()
+    services.set_due_override(scenario.staff, quarter, None, D("2025-04-30"), "统一延期")
+    db.session.commit()
+    submit(items[1].id, period.id, scenario.liaisons[items[1].unit.name])
+    for day in days:
+        planned = sweep(D(day), dry_run=True)
+        db.session.rollback()
+        done = sweep(D(day))
+        db.session.commit()
+        assert done.taken == planned.decided, day
+        assert sorted(done.notices, key=str) == sorted(planned.notices, key=str), day
