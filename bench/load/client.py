@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 VERSION_RE = re.compile(r'name="version"[^>]*value="(\d*)"|value="(\d*)"[^>]*name="version"')
 FIGURE_RE = re.compile(r'name="(figure_\d+)"')
-CONFLICT_TEXT = "已被他人修改"
+CONFLICT_TEXT = "已被他人"  # 已被他人修改 (stale version) or 已被他人同时创建 (both created it)
 
 
 @dataclass
