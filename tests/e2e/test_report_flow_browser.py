@@ -5,8 +5,14 @@ reason, the liaison sees the reason, corrects and resubmits, staff accept. Liais
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
+
+
+def main_text(page, text: str) -> None:
+    """Wait (up to 10 s) until the page's main area shows `text`; fails with the page otherwise."""
+    expect(page.locator("main")).to_contain_text(text, timeout=10_000)
 
 
 def login(page, base: str, username: str) -> None:
@@ -25,7 +31,7 @@ def test_report_submit_return_resubmit_accept(browser, live_server, shots):
 
     # (1) the liaison logs in, opens the item and fills the October report
     login(unit, base, "lx-gxt")
-    assert "我的责任事项" in unit.content()
+    main_text(unit, "我的责任事项")
     shots(unit, "liaison-items")
     unit.click("text=提高第二产业就业比重")
     unit.click("tr:has-text('2025年10月') >> text=打开")
@@ -34,11 +40,11 @@ def test_report_submit_return_resubmit_accept(browser, live_server, shots):
     figure = unit.locator("input[name^=figure_]").first
     figure.fill("-1")
     unit.click("button[value=submit]")
-    assert "该指标不能为负数" in unit.content()  # the message next to the field
+    main_text(unit, "该指标不能为负数")
     shots(unit, "bad-figure")
     unit.locator("input[name^=figure_]").first.fill("8.5")
     unit.click("button[value=submit]")
-    assert "报告已报送" in unit.content()
+    main_text(unit, "报告已报送")
     shots(unit, "submitted")
 
     # (2) staff return it with a reason
@@ -46,30 +52,30 @@ def test_report_submit_return_resubmit_accept(browser, live_server, shots):
     office.goto(f"{base}/review/overdue")
     office.goto(unit.url.replace(base, base))  # the item page the liaison is on
     office.click("tr:has-text('2025年10月') >> text=打开")
-    assert "已报送" in office.content()
+    main_text(office, "已报送")
     office.fill("textarea[name=reason]", "岗位数与人社部门口径不一致，请核实。")
     office.click("text=退回修改")
-    assert "报告已退回" in office.content()
+    main_text(office, "报告已退回")
     shots(office, "returned")
 
     # (3) the liaison sees the reason, corrects and resubmits
     unit.reload()
-    assert "岗位数与人社部门口径不一致" in unit.content()
+    main_text(unit, "岗位数与人社部门口径不一致")
     unit.click("tr:has-text('2025年10月') >> text=打开")
-    assert "岗位数与人社部门口径不一致" in unit.content()
+    main_text(unit, "岗位数与人社部门口径不一致")
     unit.locator("input[name^=figure_]").first.fill("8.1")
     unit.click("button[value=submit]")
-    assert "报告已报送" in unit.content()
+    main_text(unit, "报告已报送")
     shots(unit, "resubmitted")
 
     # (4) staff accept
     office.reload()
     office.click("text=审核通过")
-    assert "报告已审核通过" in office.content()
-    assert "8.1" in office.content()
+    main_text(office, "报告已审核通过")
+    main_text(office, "8.1")
     shots(office, "accepted")
     unit.reload()
-    assert "已通过" in unit.content()
+    main_text(unit, "已通过")
     unit_ctx.close()
     office_ctx.close()
 
