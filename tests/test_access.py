@@ -160,6 +160,11 @@ ROUTES = {
     )},
 }
 
+from tests.reminders.access_routes import REMINDER_ROUTES  # noqa: E402  (the reminder area's rows)
+
+for _endpoint, _cases in REMINDER_ROUTES.items():
+    ROUTES.setdefault(_endpoint, []).extend(_cases)
+
 USERS = {"liaison": "lx-own", "other_liaison": "lx-other", "staff": "staff", "admin": "admin", "auditor": "auditor"}
 
 
