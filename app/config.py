@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_LOCALE": "zh",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "PER_PAGE": 50,
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # request bodies (uploads included); larger ones get 413
     "FIGURE_MAX_ABS": 10**12,
     "TODAY": None,  # frozen date for tests and demos (YYYY-MM-DD); None = the real clock
     "SESSION_COOKIE_HTTPONLY": True,
