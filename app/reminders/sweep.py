@@ -17,7 +17,19 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Select, String, and_, exists, literal, or_, select, union_all
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Select,
+    String,
+    and_,
+    exists,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 
 from ..audit import services as audit
 from ..audit.models import AuditHead
@@ -140,18 +152,20 @@ def take_due_steps(today: date, ladder: Ladder, calendar: WorkCalendar) -> list[
     cut-off (:func:`due_cutoff`, from :func:`ladder.step_date`), the same decision as
     :func:`ladder.steps_due`, made in the database for every item at once. Returns the steps
     this call wrote (of two sweeps at once, each step is written by one)."""
-    cutoffs = union_all(*[
-        select(literal(s.key, String(30)).label("step"), literal(due_cutoff(today, s, calendar), Date).label("cutoff"))
-        for s in ladder]).subquery("due_steps")
     query, due = _open_items(today, ladder, calendar, [
-        Assignment.id, Period.id, cutoffs.c.step])
+        Assignment.id.label("assignment_id"), Period.id.label("period_id")])
+    open_items = query.add_columns(due.label("due")).cte("open_items").prefix_with("MATERIALIZED")
     now = utcnow()
-    query = (query.add_columns(due, literal(today, Date), literal(now, DateTime))
-             .join(cutoffs, due <= cutoffs.c.cutoff)
-             .where(~_taken(cutoffs.c.step))
-             .order_by(Assignment.id, Period.id, cutoffs.c.step))
+    arms = []
+    for s in ladder:  # one arm per step over the open items, computed once
+        taken = exists().where(LadderStep.assignment_id == open_items.c.assignment_id,
+                               LadderStep.period_id == open_items.c.period_id, LadderStep.step == s.key)
+        arms.append(select(open_items.c.assignment_id, open_items.c.period_id, literal(s.key, String(30)),
+                           open_items.c.due, literal(today, Date), literal(now, DateTime))
+                    .where(open_items.c.due <= due_cutoff(today, s, calendar), ~taken))
+    steps_due_now = union_all(*arms).order_by(literal_column("1"), literal_column("2"), literal_column("3"))
     stmt = insert_ignore(LadderStep, ["assignment_id", "period_id", "step"]).from_select(
-        ["assignment_id", "period_id", "step", "due", "day", "taken_at"], query
+        ["assignment_id", "period_id", "step", "due", "day", "taken_at"], steps_due_now
     ).returning(LadderStep.assignment_id, LadderStep.period_id, LadderStep.step, LadderStep.due)
     written = db.session.execute(stmt).all()
     details: dict[int, Any] = {}
