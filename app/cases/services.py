@@ -35,7 +35,7 @@ from .models import OUTCOMES, Case, CaseAttachment, CaseAuditLink, CaseFigure, C
 
 TITLE_MAX = 200
 TEXT_MAX = 5000
-ATTACHMENT_MAX_DEFAULT = 20 * 1024 * 1024
+ATTACHMENT_MAX_DEFAULT = 10 * 1024 * 1024  # below MAX_CONTENT_LENGTH (16 MB), so the message shows beside the field
 PACKAGE_FORMAT = "policy-tracker-evidence/1"
 
 
