@@ -64,6 +64,7 @@ def run(kind: str, args) -> list[tuple]:
 
     url, fill = database(kind, args.reuse)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                      "MFA_REQUIRED_ROLES": (),
                       "TODAY": TODAY, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     with app.app_context():
         from flask_migrate import upgrade
