@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from sqlalchemy import or_, select, update
@@ -210,7 +211,8 @@ def run_scheduler(app: Flask) -> None:
                 db.session.remove()
 
     scheduler = BlockingScheduler(timezone=tz)
-    scheduler.add_job(beat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat", next_run_time=datetime.now(local_tz_of(tz)))
+    scheduler.add_job(beat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat",
+                      next_run_time=datetime.now(ZoneInfo(tz)))  # the first beat at once: lead, catch up
     scheduler.add_job(_guarded(app, owner, lambda o: run_sweep_job(o), SWEEP), "cron", hour=at.hour,
                       minute=at.minute, id=SWEEP, misfire_grace_time=3600, coalesce=True)
     scheduler.add_job(_guarded(app, owner, run_sender_job, SENDER), "interval", minutes=1, id=SENDER,
@@ -228,9 +230,3 @@ def run_scheduler(app: Flask) -> None:
     finally:
         with app.app_context():
             release(LEADER, owner)
-
-
-def local_tz_of(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
