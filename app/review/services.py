@@ -141,7 +141,9 @@ def overdue_query(today: date, plan_id: int | None = None, period_id: int | None
     if period_id is not None:
         query = query.where(Period.id == period_id)
     elif current_only:
-        query = query.where(Period.id.in_(current_past_due_periods(today, plan_id)))
+        # resolved first (one small query), so the planner sees a plain list of period ids
+        ids = db.session.execute(current_past_due_periods(today, plan_id)).scalars().all()
+        query = query.where(Period.id.in_(ids))
     if unit_id is not None:
         query = query.where(Assignment.unit_id == unit_id)
     if step:
