@@ -150,7 +150,7 @@ def _lock_head(connection: Any) -> tuple[int, str]:
 
 def flush_events(session: Session | None = None) -> None:
     """Chain and write the transaction's pending events now: lock the head row, number and hash the events
-    after it, insert them and move the head, in two statements (one on PostgreSQL after the lock).
+    after it, insert them and move the head (three statements in all).
 
     Commit calls it, so the head row is locked only while the transaction commits, not while it works; a
     query on the audit log in the same transaction calls it first, as autoflush would."""
@@ -168,16 +168,8 @@ def flush_events(session: Session | None = None) -> None:
         rows.append({**columns, "seq": seq, "content": content_json.decode("utf-8"), "algorithm": ALGORITHM,
                      "prev_hash": prev, "hash": digest})
         prev = digest
-    head = {"head_seq": seq, "head_hash": prev}
-    if connection.dialect.name == "postgresql":  # WITH … INSERT … UPDATE audit_head: one round trip
-        for start in range(0, len(rows), 1000):  # at most 14,000 parameters per statement
-            chunk = rows[start:start + 1000]
-            last = chunk[-1]
-            statement = _WRITE_HEAD.add_cte(_EVENT.insert().values(chunk).cte("audit_rows"))
-            connection.execute(statement, {"head_seq": last["seq"], "head_hash": last["hash"]})
-    else:
-        connection.execute(_INSERT_EVENTS, rows)  # one multi-row INSERT
-        connection.execute(_WRITE_HEAD, head)
+    connection.execute(_INSERT_EVENTS, rows)  # one multi-row INSERT (a cached statement)
+    connection.execute(_WRITE_HEAD, {"head_seq": seq, "head_hash": prev})
     pending.events = []
 
 
