@@ -35,7 +35,7 @@ def test_every_domain_row_has_its_event(factory):
         reports.transition(report, "submit", own)
         reports.transition(report, "accept", staff)
     db.session.commit()
-    recorded = set(db.session.execute(select(AuditEvent.entity_type, AuditEvent.entity_id)).tuples())
+    recorded = set(db.session.execute(select(AuditEvent.entity_type, AuditEvent.entity_id)).all())
     missing = {}
     for entity_type, model in {**ENTITIES, "user": User}.items():
         ids = {str(i) for i in db.session.execute(select(model.id)).scalars()}
