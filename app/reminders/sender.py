@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from ..extensions import db
 from .dbutil import dialect, utcnow
@@ -273,8 +273,19 @@ def _mark(notice_id: int, token: str, **values: Any) -> None:
         logger.warning("notice %s: the lease expired before it was marked", notice_id)
 
 
+_table = Notice.__table__
+#: The UPDATE after each accepted message, built once (the hot path of the sender).
+_MARK_SENT = (update(_table).where(_table.c.id == bindparam("notice_id"), _table.c.claimed_by == bindparam("token"))
+              .values(status="sent", sent_at=bindparam("sent_at"), attempts=bindparam("attempts"),
+                      claimed_by=None, claimed_until=None))
+
+
 def mark_sent(row: Any, token: str) -> None:
-    _mark(row.id, token, status="sent", sent_at=utcnow(), attempts=row.attempts + 1)
+    result = db.session.execute(_MARK_SENT, {"notice_id": row.id, "token": token, "sent_at": utcnow(),
+                                             "attempts": row.attempts + 1})
+    db.session.commit()
+    if not result.rowcount:
+        logger.warning("notice %s: the lease expired before it was marked", row.id)
 
 
 def mark_retry(row: Any, token: str, error: str, now: datetime, report: SendReport) -> None:
