@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from wtforms import StringField
@@ -47,6 +48,29 @@ class DecimalTextField(StringField):
             self.decimal = parse_decimal(self.data, allow_negative=self.allow_negative, max_abs=self.max_abs)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+
+
+DATE_MESSAGE = "日期格式应为 年-月-日，例如 2025-12-05。"
+
+
+class DateText(StringField):
+    """A date typed as YYYY-MM-DD (full-width digits, 2025/5/31 and 2025年5月31日 accepted); ``.date``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.date: date | None = None
+
+    def pre_validate(self, form) -> None:
+        text = (self.data or "").strip().translate(str.maketrans("０１２３４５６７８９－／", "0123456789-/"))
+        text = text.replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-")
+        self.date = None
+        if not text:
+            return
+        try:
+            year, month, day = (int(x) for x in text.split("-"))
+            self.date = date(year, month, day)
+        except ValueError:
+            raise ValidationError(DATE_MESSAGE) from None
 
 
 def length_message(maximum: int) -> str:

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from ..forms_common import length_message
+from ..forms_common import DateText, length_message
 from .queries import ENTITY_LABELS, LogFilter, action_choices
-
-DATE_MESSAGE = "请按 年-月-日 填写日期，例如 2025-05-31。"
-
-
-class DateText(StringField):
-    """A date typed as YYYY-MM-DD (full-width digits, 2025/5/31 and 2025年5月31日 accepted); ``.date``."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.date: date | None = None
-
-    def pre_validate(self, form) -> None:
-        text = (self.data or "").strip().translate(str.maketrans("０１２３４５６７８９－／", "0123456789-/"))
-        text = text.replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-")
-        self.date = None
-        if not text:
-            return
-        try:
-            year, month, day = (int(x) for x in text.split("-"))
-            self.date = date(year, month, day)
-        except ValueError:
-            raise ValidationError(DATE_MESSAGE) from None
 
 
 class LogSearchForm(FlaskForm):

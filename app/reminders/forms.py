@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from ..forms_common import length_message
+from ..forms_common import DateText, length_message
 from .services import MESSAGE_MAX, REASON_MAX
 
 SCOPE_LABELS = {"assignment": "仅本单位本事项", "period": "该周期全部事项"}
-
-
-class DateText(StringField):
-    """A date typed as YYYY-MM-DD (full-width digits and 年月日 accepted)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.date: date | None = None
-
-    def pre_validate(self, form) -> None:
-        text = (self.data or "").strip().translate(str.maketrans("０１２３４５６７８９－／", "0123456789-/"))
-        text = text.replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-")
-        self.date = None
-        if not text:
-            return
-        try:
-            year, month, day = (int(x) for x in text.split("-"))
-            self.date = date(year, month, day)
-        except ValueError:
-            raise ValidationError("日期格式应为 年-月-日，例如 2025-12-05。") from None
 
 
 class DueOverrideForm(FlaskForm):
