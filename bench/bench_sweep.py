@@ -9,9 +9,12 @@ Generates 300 plans × 20 tasks × 17 units (≈100,000 assignments, 12 monthly 
 then times `sweep(day)` and its commit — deciding the steps, writing them, and writing every
 digest to the outbox — in two situations:
 
+  daily    the sweep of 2025-12-02 after the one of 2025-12-01 (an ordinary day: the reminders
+           for the November reports not yet in)
+  deadline the sweep of 2026-01-05 after the one of 2026-01-04: three working days before the
+           December reports are due, when about half of them are not in (a heavy day)
   backlog  the first sweep ever, on 2026-01-20: every step of every report missing since
            January falls due at once (the worst case: a new installation, or a long outage)
-  daily    the sweep of 2025-12-02 after the one of 2025-12-01 (the everyday case)
 
 Between runs the steps and the outbox are emptied (not timed). Prints the median of the
 runs in seconds. Target: under 10 s on SQLite and PostgreSQL. Databases:
@@ -34,7 +37,8 @@ OUT = ROOT / "bench" / "out"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 PG_NAME = "pt_bench_sweep"
 PG_URL = os.environ.get("BENCH_SWEEP_PG_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_NAME}")
-SCENARIOS = {"backlog": (None, date(2026, 1, 20)), "daily": (date(2025, 12, 1), date(2025, 12, 2))}
+SCENARIOS = {"daily": (date(2025, 12, 1), date(2025, 12, 2)), "deadline": (date(2026, 1, 4), date(2026, 1, 5)),
+             "backlog": (None, date(2026, 1, 20))}
 
 
 def database(kind: str, reuse: bool) -> tuple[str, bool]:

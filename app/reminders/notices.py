@@ -8,6 +8,7 @@ second sweep, or two at once, add nothing; the Message-ID is derived from that k
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from datetime import date
 from email.utils import parseaddr
 from html import escape
 from itertools import groupby
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from flask import current_app
@@ -65,7 +67,7 @@ class Item:
         self.assignment_id, self.period_id, self.plan = assignment_id, period_id, plan
         self.task_number, self.task_title, self.unit, self.period = task_number, task_title, unit, period
         self.due, self.step, self.message, self.esc = due, step, message, esc
-        self.sort_key = (due, plan, task_number, unit, period_id)
+        self.sort_key = (due, plan, task_number, unit, period_id, assignment_id)
         self.url = f"{base if base is not None else base_url()}/items/{assignment_id}/reports/{period_id}"
         self._text: tuple[str, str] | None = None
         self._html: tuple[str, str] | None = None
@@ -92,8 +94,9 @@ class Item:
             self._json = {
                 "assignment_id": self.assignment_id, "period_id": self.period_id, "plan": self.plan,
                 "task_number": self.task_number, "task_title": self.task_title, "unit": self.unit,
-                "period": self.period, "due": self.due.isoformat(), "step": self.step, "url": self.url,
-                "message": self.message}
+                "period": self.period, "due": self.due.isoformat(), "step": self.step}
+            if self.message:
+                self._json["message"] = self.message
         return {**self._json, "role": role}
 
 
@@ -285,39 +288,56 @@ def step_digests(taken: Sequence[TakenStep], steps: dict[str, Step], *, message:
         d.user_ids |= r.user_ids
         return d
 
-    targets: dict[tuple[str, int], list[tuple[Recipient, str]]] = {}  # (step, unit) → recipients and roles
+    # (step, unit) → [(recipient key, that digest's items, role)]: computed once per step and unit
+    targets: dict[tuple[str, int], list[tuple[tuple[str, str], dict, str]]] = {}
 
-    def whom(step: Step, unit_id: int) -> list[tuple[Recipient, str]]:
-        found = targets.get((step.key, unit_id))
+    def whom(step_key: str, unit_id: int) -> list[tuple[tuple[str, str], dict, str]]:
+        found = targets.get((step_key, unit_id))
         if found is None:
-            found = targets[(step.key, unit_id)] = [
-                (r, role) for role, group in (("to", step.notify), ("cc", step.copy))
-                for who in group for r in recipients.of(who, unit_id)]
+            step = steps[step_key]
+            found = [((r.channel, r.address), digest_for(r, step).items, role)
+                     for role, group in (("to", step.notify), ("cc", step.copy))
+                     for who in group for r in recipients.of(who, unit_id)]
+            if webhook:
+                found.append((("webhook", "webhook"), digest_for(webhook_recipient, step).items, "to"))
+            targets[(step_key, unit_id)] = found
         return found
 
+    def item_of(t: TakenStep) -> Item:
+        task = tasks[t.task_id]
+        return Item(t.assignment_id, t.period_id, plans[t.plan_id].title, task.number, task.title,
+                    units[t.unit_id].name, periods[t.period_id].label, t.due, t.step, message, base=base, esc=esc)
+
     webhook_recipient = Recipient("webhook", "webhook", "群机器人")
-    ordered = sorted(taken, key=lambda t: (t.assignment_id, t.period_id, order[t.step]))
-    for pair, group in groupby(ordered, key=lambda t: (t.assignment_id, t.period_id)):
-        best: dict[tuple[str, str], tuple[TakenStep, Recipient, str]] = {}
-        last = None
-        for t in group:  # ladder order: a later step replaces an earlier one; "to" beats "cc"
-            last = t
-            for r, role in whom(steps[t.step], t.unit_id):
-                held = best.get((r.channel, r.address))
-                if held is None or held[0].step != t.step or role == "to":
-                    best[(r.channel, r.address)] = (t, r, role)
-        if webhook and last is not None:
-            best[("webhook", "webhook")] = (last, webhook_recipient, "to")
+    for pair, run in groupby(sorted(taken), key=itemgetter(0, 1)):  # sorted as tuples: by item first
+        group = list(run)
+        if len(group) == 1:  # the everyday case: one step for the item today
+            t = group[0]
+            item = item_of(t)
+            for _, held, role in whom(t.step, t.unit_id):
+                entry = held.get(pair)
+                if entry is None:
+                    held[pair] = [item, role]
+                elif role == "to":
+                    entry[1] = "to"
+            continue
+        # several steps at once (after an outage): each person hears of the item in the furthest
+        # step that names them; "to" beats "cc" within a step
+        best: dict[tuple[str, str], tuple[TakenStep, dict, str]] = {}
+        group.sort(key=lambda t: order[t.step])
+        for t in group:  # in ladder order
+            for rkey, held, role in whom(t.step, t.unit_id):
+                prior = best.get(rkey)
+                if prior is None or prior[0] is not t or role == "to":
+                    best[rkey] = (t, held, role)
         items: dict[str, Item] = {}
-        for t, r, role in best.values():
+        for t, held, role in best.values():
             item = items.get(t.step)
             if item is None:
-                task = tasks[t.task_id]
-                item = items[t.step] = Item(
-                    t.assignment_id, t.period_id, plans[t.plan_id].title, task.number, task.title,
-                    units[t.unit_id].name, periods[t.period_id].label, t.due, t.step, message, base=base, esc=esc)
-            digest_for(r, steps[t.step]).items[pair] = [item, role]
-    return sorted(digests.values(), key=lambda d: d.key)
+                item = items[t.step] = item_of(t)
+            held[pair] = [item, role]
+    # a digest whose items all went to a further step's digest is dropped
+    return sorted((d for d in digests.values() if d.items), key=lambda d: d.key)
 
 
 def audit_head_digests(seq: int, head_hash: str, day: date) -> list[Digest]:
@@ -333,13 +353,20 @@ def audit_head_digests(seq: int, head_hash: str, day: date) -> list[Digest]:
 # --------------------------------------------------------------------------- rendering
 
 
+def _entry_key(entry: list) -> tuple:
+    return entry[0].sort_key
+
+
 def render_digest(d: Digest, day: date) -> tuple[str, str, str, dict[str, Any]]:
     """Subject, plain text, HTML and items JSON of a digest (plain string building: a national
     sweep renders tens of thousands of digests)."""
     limit = int(current_app.config["DIGEST_MAX_ITEMS"])
-    entries = sorted(d.items.values(), key=lambda e: e[0].sort_key)
-    shown = entries[:limit]
-    n, more = len(entries), len(entries) - len(shown)
+    entries = d.items.values()
+    n = len(entries)
+    # the first items by due date, plan, task and unit (the office's digest after an outage can list 100,000)
+    shown = (heapq.nsmallest(limit, entries, key=_entry_key) if n > limit
+             else sorted(entries, key=_entry_key))
+    more = n - len(shown)
     if d.subject is not None:
         subject, intro = d.subject, d.text or ""
     elif d.kind.startswith(MANUAL_URGE_PREFIX):
@@ -350,6 +377,8 @@ def render_digest(d: Digest, day: date) -> tuple[str, str, str, dict[str, Any]]:
         wording = STEP_WORDING.get(d.kind.split(".")[0])
         subject = f"【{d.label}】" + (wording[0] if wording else "{n} 项进展报告").format(n=n)
         intro = (wording[1] if wording else f"以下 {{n}} 项进展报告：{d.label}。").format(n=n)
+    if shown and all(role == "cc" for _, role in entries):  # only copies: say what is expected
+        intro += "\n您收到的是抄送，请督促相关单位的联络员尽快报送。"
     base = base_url()
     footer = f"本通知由任务落实督办系统于 {day.isoformat()} 自动发送，请勿直接回复。"
     more_text = f"共 {n} 项，以上列出前 {len(shown)} 项，其余请登录系统查看：{base}/\n" if more else ""

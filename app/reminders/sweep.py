@@ -151,7 +151,7 @@ def take_due_steps(today: date, ladder: Ladder, calendar: WorkCalendar) -> list[
     A step falls due for an item when its effective due date is on or before the step's
     cut-off (:func:`due_cutoff`, from :func:`ladder.step_date`), the same decision as
     :func:`ladder.steps_due`, made in the database for every item at once. Returns the steps
-    this call wrote (of two sweeps at once, each step is written by one)."""
+    this call wrote, in no particular order (of two sweeps at once, each step is written by one)."""
     query, due = _open_items(today, ladder, calendar, [
         Assignment.id.label("assignment_id"), Period.id.label("period_id")])
     open_items = query.add_columns(due.label("due")).cte("open_items").prefix_with("MATERIALIZED")
@@ -168,16 +168,15 @@ def take_due_steps(today: date, ladder: Ladder, calendar: WorkCalendar) -> list[
         ["assignment_id", "period_id", "step", "due", "day", "taken_at"], steps_due_now
     ).returning(LadderStep.assignment_id, LadderStep.period_id, LadderStep.step, LadderStep.due)
     written = db.session.execute(stmt).all()
-    details: dict[int, Any] = {}
-    ids = sorted({w.assignment_id for w in written})
+    details: dict[int, tuple[int, int, int]] = {}
+    ids = sorted({w[0] for w in written})
     for start in range(0, len(ids), 20000):
-        for row in db.session.execute(select(Assignment.id, Assignment.unit_id, Assignment.task_id,
-                                             Assignment.plan_id).where(Assignment.id.in_(ids[start:start + 20000]))):
-            details[row.id] = row
-    taken = [notices.TakenStep(w.assignment_id, w.period_id, w.step, w.due, details[w.assignment_id].unit_id,
-                               details[w.assignment_id].task_id, details[w.assignment_id].plan_id) for w in written]
-    taken.sort(key=lambda t: (t.assignment_id, t.period_id, t.step))
-    return taken
+        for a, unit, task, plan in db.session.execute(
+                select(Assignment.id, Assignment.unit_id, Assignment.task_id, Assignment.plan_id)
+                .where(Assignment.id.in_(ids[start:start + 20000]))):
+            details[a] = (unit, task, plan)
+    make = notices.TakenStep._make
+    return [make((a, p, step, due, *details[a])) for a, p, step, due in written]
 
 
 def take_steps(decided: list[notices.TakenStep], today: date, *, by_user_id: int | None = None,
