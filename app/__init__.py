@@ -46,6 +46,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for bp in (auth_bp, plans_bp, reports_bp, review_bp, admin_bp):
         app.register_blueprint(bp)
     app.register_blueprint(reminders_bp)
+    from .briefs.routes import bp as briefs_bp
+    from .dashboard.routes import bp as dashboard_bp
+    from .exports.routes import bp as exports_bp
+    from .rankings.routes import bp as rankings_bp
+
+    for bp in (dashboard_bp, rankings_bp, briefs_bp, exports_bp):  # the leading group's review (issue 6)
+        app.register_blueprint(bp)
     from .cases import init_app as init_cases
     from .integrity import init_app as init_integrity
     from .reports.cli import register_figures_cli

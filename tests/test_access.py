@@ -165,6 +165,18 @@ from tests.reminders.access_routes import REMINDER_ROUTES  # noqa: E402  (the re
 for _endpoint, _cases in REMINDER_ROUTES.items():
     ROUTES.setdefault(_endpoint, []).extend(_cases)
 
+import importlib  # noqa: E402
+
+for _area in ("dashboard", "rankings", "briefs", "exports", "review"):  # each area's own rows, if any
+    try:
+        _module = importlib.import_module(f"tests.{_area}.access_routes")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"tests.{_area}.access_routes":
+            raise
+        continue
+    for _endpoint, _cases in _module.ROUTES.items():
+        ROUTES.setdefault(_endpoint, []).extend(_cases)
+
 USERS = {"liaison": "lx-own", "other_liaison": "lx-other", "staff": "staff", "admin": "admin", "auditor": "auditor"}
 
 

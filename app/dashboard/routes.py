@@ -1,0 +1,7 @@
+"""Routes of the dashboard area (being built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("dashboard", __name__)
