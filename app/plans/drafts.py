@@ -615,7 +615,7 @@ def save_draft(draft: PlanDraft, edits: DraftEdits) -> AppliedEdits:
 def import_draft(draft: PlanDraft, edits: DraftEdits) -> Plan:
     """Apply the corrections, validate as `flask plan import` does and import, in one
     transaction. Raises DraftProblems and writes nothing when anything is wrong."""
-    from .services import _import
+    from .services import import_plan_data
 
     applied = apply_edits(draft_data(draft), edits, set(known_unit_names()), known_group_names())
     problems = applied.problems or readiness_problems(applied)
@@ -626,7 +626,7 @@ def import_draft(draft: PlanDraft, edits: DraftEdits) -> Plan:
         raise DraftProblems(problems, applied.unconfirmed)
     parsed = load_plan_text(text, DRAFT_FILE_NAME)
     try:
-        result = _import(parsed, hashlib.sha256(text.encode("utf-8")).hexdigest())
+        result = import_plan_data(parsed, hashlib.sha256(text.encode("utf-8")).hexdigest())
         draft.yaml_text = text
         draft.confirmed_new = applied.confirmed_new
         draft.status = "imported"

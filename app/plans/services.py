@@ -80,7 +80,7 @@ def import_plan_file(path: str | Path) -> ImportResult:
     data = load_plan_file(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
-        result = _import(data, digest)
+        result = import_plan_data(data, digest)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -88,7 +88,10 @@ def import_plan_file(path: str | Path) -> ImportResult:
     return result
 
 
-def _import(data: dict[str, Any], digest: str) -> ImportResult:
+def import_plan_data(data: dict[str, Any], digest: str) -> ImportResult:
+    """Create or update a plan from its validated data, in the caller's transaction (no commit).
+
+    `digest` is the SHA-256 of the source text, stored so a re-import can tell it is unchanged."""
     plan = db.session.execute(select(Plan).where(or_(Plan.slug == data["id"], Plan.code == data["code"]))).scalar_one_or_none()
     created = plan is None
     changes: list[str] = []
