@@ -1,0 +1,201 @@
+"""Streamed xlsx and CSV writers shared by every export.
+
+Rows come from any iterable (a generator over a streamed query) and are consumed one at a time
+while writing, never collected into a list. The xlsx is built by openpyxl in write-only mode into
+an anonymous temporary file (gone when closed), then sent to the client in chunks; the CSV is
+written row by row by a generator response."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response, has_request_context, stream_with_context
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from app.timeutil import to_local
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MIMETYPE = "text/csv; charset=utf-8"
+CHUNK = 64 * 1024
+KINDS = ("text", "int", "decimal", "date", "percent")
+
+# Excel number formats per column kind; a datetime in a date column gets DATETIME_FORMAT.
+NUMBER_FORMATS = {"int": "#,##0", "decimal": "#,##0.00", "date": "yyyy-mm-dd", "percent": "0.0%"}
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+# A text cell starting with one of these is read as a formula by spreadsheet programs (CSV injection).
+FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Column:
+    header: str
+    width: int = 14
+    kind: str = "text"  # text|int|decimal|date|percent
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown column kind {self.kind!r}; one of {', '.join(KINDS)}")
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback name and the UTF-8 name per RFC 5987 (filename*=UTF-8''…)."""
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = filename, ""
+    plain = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "_", plain).strip("._-") or "export"
+    fallback = f"{plain}.{re.sub(r'[^A-Za-z0-9]', '', ext)}" if ext else plain
+    value = f'attachment; filename="{fallback}"'
+    if fallback != filename:
+        value += f"; filename*=UTF-8''{quote(filename, safe='!#$&+-.^_`|~')}"
+    return value
+
+
+def _naive_local(moment: datetime) -> datetime:
+    """Excel has no time zones: an aware moment is shown in the configured zone, without it."""
+    return to_local(moment).replace(tzinfo=None) if moment.tzinfo is not None else moment
+
+
+# --- xlsx -----------------------------------------------------------------------------------------
+
+def _xlsx_cell(ws, column: Column, value: Any) -> Any:
+    """The value to append: plain values for text, a styled cell where a number format is needed."""
+    if value is None:
+        return None
+    if column.kind == "text" or isinstance(value, str):
+        text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+        if text.startswith("="):  # openpyxl would store it as a formula
+            cell = WriteOnlyCell(ws, text)
+            cell.data_type = "s"
+            return cell
+        return text
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(ws, _naive_local(value))
+        cell.number_format = DATETIME_FORMAT
+        return cell
+    if isinstance(value, bool):
+        return int(value)
+    if column.kind == "date" and not isinstance(value, date):
+        return value
+    cell = WriteOnlyCell(ws, value)
+    cell.number_format = NUMBER_FORMATS[column.kind]
+    return cell
+
+
+def write_xlsx(target, sheet_title: str, columns: list[Column], rows: Iterable[Sequence],
+               *, title: str | None = None) -> int:
+    """Write the workbook to `target` (a path or a binary file); returns the number of data rows."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=ILLEGAL_CHARACTERS_RE.sub("", re.sub(r"[\[\]:*?/\\]", " ", sheet_title))[:31]
+                         or "Sheet1")
+    for index, column in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = column.width
+    header_row = 2 if title else 1
+    ws.freeze_panes = f"A{header_row + 1}"  # must be set before the first row is written
+    if title:
+        head = WriteOnlyCell(ws, title)
+        head.font = Font(bold=True, size=13)
+        ws.append([head])
+    bold = Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="center")
+    headers = []
+    for column in columns:
+        cell = WriteOnlyCell(ws, column.header)
+        cell.font, cell.alignment = bold, wrap
+        headers.append(cell)
+    ws.append(headers)
+    count = 0
+    for row in rows:
+        ws.append([_xlsx_cell(ws, column, value) for column, value in zip(columns, row, strict=False)])
+        count += 1
+    wb.save(target)
+    return count
+
+
+def _chunks(handle) -> Iterator[bytes]:
+    try:
+        while block := handle.read(CHUNK):
+            yield block
+    finally:
+        handle.close()
+
+
+def xlsx_response(filename: str, sheet_title: str, columns: list[Column], rows: Iterable[Sequence],
+                  *, title: str | None = None) -> Response:
+    """The rows as an xlsx download: bold Chinese header row frozen below, widths and number
+    formats from the columns, an optional title row above. Built into a temporary file (removed
+    when the response closes) and streamed in chunks."""
+    # no name on disk: gone once closed, which the response does after the last chunk
+    handle = tempfile.TemporaryFile(prefix="export-", suffix=".xlsx")  # noqa: SIM115
+    try:
+        write_xlsx(handle, sheet_title, columns, rows, title=title)
+        size = handle.tell() or os.fstat(handle.fileno()).st_size
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    response = Response(_chunks(handle), mimetype=XLSX_MIMETYPE, direct_passthrough=True)
+    response.call_on_close(handle.close)  # also when the body is never read
+    response.content_length = size
+    response.headers["Content-Disposition"] = content_disposition(filename)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- csv ------------------------------------------------------------------------------------------
+
+def csv_value(column: Column, value: Any) -> str:
+    """One CSV field: dates ISO, moments in the local zone to the minute, percent as 12.5%, text
+    that a spreadsheet would run as a formula prefixed with an apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return _naive_local(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if column.kind == "percent" and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return f"{Decimal(str(value)) * 100:.1f}%"
+    text = str(value)
+    if column.kind == "text" and text.startswith(FORMULA_LEAD):
+        return "'" + text
+    return text
+
+
+def csv_lines(columns: list[Column], rows: Iterable[Sequence]) -> Iterator[bytes]:
+    """The CSV in UTF-8 piece by piece: the BOM with the header line, then one line per row as it comes."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([column.header for column in columns])
+    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([csv_value(column, value) for column, value in zip(columns, row, strict=False)])
+        yield buffer.getvalue().encode("utf-8")
+
+
+def csv_response(filename: str, columns: list[Column], rows: Iterable[Sequence]) -> Response:
+    """The rows as a CSV download (UTF-8 with BOM so Excel reads the Chinese right), streamed:
+    each row is written when the client reads it, inside the request's context."""
+    body = csv_lines(columns, rows)
+    if has_request_context():
+        body = stream_with_context(body)
+    response = Response(body, content_type=CSV_MIMETYPE)
+    response.headers["Content-Disposition"] = content_disposition(filename)
+    response.headers["Cache-Control"] = "no-store"
+    return response
