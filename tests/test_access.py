@@ -139,6 +139,7 @@ ROUTES = {
     "admin.users": [("GET", "/admin/users", ADMIN_ONLY)],
     "admin.user_edit": [("GET", "/admin/users/{user}", ADMIN_ONLY), ("GET", "/admin/users/new", ADMIN_ONLY),
                         ("POST", "/admin/users/{user}", ADMIN_ONLY)],
+    "admin.user_security": [("POST", "/admin/users/{user}/security", {**ADMIN_ONLY, "admin": 400})],  # no action
     # API tokens: each user's own page, an admin's page of everybody's (999999: no such token; POST {}: no name).
     "tokens.mine": [("GET", "/account/tokens", ALL_READERS),
                     ("POST", "/account/tokens", {"anonymous": LOGIN, **{r: 400 for r in ROLES[1:]}})],

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..audit import services as audit
+from ..auth import mfa, sessions, throttle
 from ..auth.models import User
 from ..auth.services import UserError, create_user, update_user
 from ..extensions import db
@@ -186,4 +189,44 @@ def user_edit(user_id: int | None = None):
             except UserError as exc:
                 db.session.rollback()
                 _field_error(form, exc)
-    return render_template("admin/user_edit.html", user=user, form=form)
+    return render_template("admin/user_edit.html", user=user, form=form, **_security_state(user))
+
+
+def _security_state(user: User | None) -> dict:
+    """What the account-security buttons of the user page show."""
+    if user is None:
+        return {"locked": False, "open_sessions": 0}
+    return {"locked": throttle.is_locked(user.username), "open_sessions": len(sessions.open_sessions(user.id))}
+
+
+ACCOUNT_ACTIONS = ("unlock", "reset-mfa", "end-sessions")
+
+
+@bp.route("/users/<int:user_id>/security", methods=["POST"])
+@admin_required
+def user_security(user_id: int):
+    """Unlock after too many failed logins, remove a lost second factor, or end every session.
+
+    The same as `flask users unlock|reset-mfa|end-sessions`, from the user's page; each is audited."""
+    user = _get(User, user_id)
+    action = request.form.get("action", "")
+    if action not in ACCOUNT_ACTIONS:
+        abort(400)
+    actor = audit.actor_of(current_user)
+    if action == "unlock":
+        was_locked = throttle.unlock(user.username, actor)
+        message = gettext("账号已解锁。") if was_locked else gettext("账号未被锁定，失败次数已清零。")
+    elif action == "reset-mfa":
+        had = user.has_totp
+        mfa.turn_off(user, action="auth.mfa_reset", actor=actor)
+        ended = sessions.end_user_sessions(user.id, "admin", actor=actor)
+        message = (gettext("两步验证已移除，用户下次登录时重新绑定；已结束 %(n)d 个会话。", n=ended) if had
+                   else gettext("该账号未绑定两步验证；已结束 %(n)d 个会话。", n=ended))
+    else:
+        ended = sessions.end_user_sessions(user.id, "admin", actor=actor)
+        if not ended:
+            audit.record("auth.sessions_ended", "user", user.id, {}, extra={"reason": "admin", "count": 0})
+        message = gettext("已结束 %(n)d 个会话。", n=ended)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for(".user_edit", user_id=user.id))

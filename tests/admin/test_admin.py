@@ -108,3 +108,57 @@ def test_changing_the_liaison_keeps_the_history(admin, factory):
     assert "请选择本单位的联络员账号" in r.text
     assert db.session.execute(select(LiaisonTerm).where(LiaisonTerm.unit_id == unit.id,
                                                         LiaisonTerm.ended_at.is_(None))).scalar_one().user_id == second.id
+
+
+def _lock(username: str) -> None:
+    from app.auth import throttle
+
+    for _ in range(50):
+        if throttle.record_failure(username, "198.51.100.7", "password"):
+            break
+    db.session.commit()
+    assert throttle.is_locked(username)
+
+
+def test_admin_unlocks_a_locked_account_from_its_page(app, admin, factory):
+    from app.auth import throttle
+
+    user = factory.user("lx-locked", role="liaison")
+    _lock("lx-locked")
+    page = admin.get(f"/admin/users/{user.id}")
+    assert "已锁定" in page.text and "解除登录锁定" in page.text
+    r = admin.post(f"/admin/users/{user.id}/security", data={"action": "unlock"})
+    assert r.status_code == 302
+    assert not throttle.is_locked("lx-locked")
+    assert "账号已解锁" in admin.get(r.headers["Location"]).text
+    event = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq.desc())).scalars().first()
+    assert (event.action, event.username) == ("auth.unlock", "admin")
+
+
+def test_admin_resets_a_lost_second_factor_and_ends_sessions(app, admin, factory, login):
+    import pyotp
+
+    from app.auth import mfa, sessions
+
+    user = factory.user("staff-lost-phone", role="staff")
+    phone = login(app.test_client(), "staff-lost-phone")  # a session of theirs
+    secret = pyotp.random_base32()
+    assert mfa.enrol(user, secret, pyotp.TOTP(secret).now()) is not None
+    db.session.commit()
+    assert user.has_totp and len(sessions.open_sessions(user.id)) == 1
+    r = admin.post(f"/admin/users/{user.id}/security", data={"action": "reset-mfa"})
+    assert r.status_code == 302
+    db.session.refresh(user)
+    assert not user.has_totp
+    assert sessions.open_sessions(user.id) == []
+    assert phone.get("/items").status_code == 302  # the copied cookie no longer opens anything
+    actions = db.session.execute(select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
+    assert "auth.mfa_reset" in actions
+
+
+def test_account_security_actions_refuse_others_and_bad_input(app, admin, factory, login):
+    user = factory.user("lx-x", role="liaison")
+    assert admin.post(f"/admin/users/{user.id}/security", data={"action": "delete-everything"}).status_code == 400
+    assert admin.post("/admin/users/999999/security", data={"action": "unlock"}).status_code == 404
+    staff = login(app.test_client(), factory.user("staff-y", role="staff").username)
+    assert staff.post(f"/admin/users/{user.id}/security", data={"action": "unlock"}).status_code == 403

@@ -217,6 +217,8 @@ CASES: dict[str, list[Case] | str] = {
              lambda w: {"username": "lx-renamed", "name": "lx-own", "role": "liaison", "unit_id": str(w["unit"]),
                         "email": "lx-own@example.org", "active": "y"}),
     ],
+    "admin.user_security": [Case("admin", lambda w: f"/admin/users/{w['user']}/security", {"action": "unlock"}),
+                            Case("admin", lambda w: f"/admin/users/{w['user']}/security", {"action": "end-sessions"})],
     "reports.item": [
         Case("lx-own", lambda w: f"/items/{w['item']}",
              lambda w: {"status": "in_progress", "progress": "40", "status_note": "推进中",
