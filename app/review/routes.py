@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..audit import services as audit
 from ..extensions import db
-from ..plans.models import Assignment, Period, Plan
+from ..plans.models import Assignment, Period
 from ..plans.services import find_plan
 from ..reminders import services as reminders
 from ..reminders.forms import UrgeForm
@@ -54,21 +54,12 @@ def matrix(ident: str):
                            unit_kind=unit_kind)
 
 
-STEP_FILTERS = ("escalate", "refer")
+STEP_FILTERS = services.STEP_FILTERS
 
 
 def _overdue_filters() -> dict:
     """The plan, period and ladder-step filters of the overdue list, from the query string."""
-    plans = db.session.execute(select(Plan).order_by(Plan.issued.desc())).scalars().all()
-    plan_id = _int_arg("plan")
-    plan = next((p for p in plans if p.id == plan_id), None) if plan_id else (plans[0] if len(plans) == 1 else None)
-    periods = services.past_due_periods(plan.id, today()) if plan else []
-    period_arg = request.args.get("period", "")
-    period = next((p for p in periods if str(p.id) == period_arg), None)
-    current_only = period is None and period_arg != "all"  # default: each plan's current period
-    step = request.args.get("step") if request.args.get("step") in STEP_FILTERS else None
-    return {"plans": plans, "plan": plan, "periods": periods, "period": period, "step": step,
-            "current_only": current_only}
+    return services.overdue_filters(request.args, today())
 
 
 @bp.route("/overdue", methods=["GET", "POST"])

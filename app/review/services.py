@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 
 from ..extensions import db
 from ..plans.models import Assignment, Period, Plan, Task
@@ -185,3 +186,54 @@ def past_due_periods(plan_id: int, today: date) -> list[Period]:
     return db.session.execute(
         select(Period).where(Period.plan_id == plan_id, _past_due_periods_clause(today)).order_by(Period.due.desc())
     ).scalars().all()
+
+
+STEP_FILTERS = ("escalate", "refer")
+
+
+def overdue_filters(args: Mapping[str, str], today: date) -> dict:
+    """The plan, period and ladder-step filters of the overdue list (its page and its exports),
+    from the query string; unknown values are ignored as the page ignores them."""
+    plans = db.session.execute(select(Plan).order_by(Plan.issued.desc())).scalars().all()
+    plan_arg = args.get("plan", "")
+    plan_id = int(plan_arg) if plan_arg.isdigit() else None
+    plan = next((p for p in plans if p.id == plan_id), None) if plan_id else (plans[0] if len(plans) == 1 else None)
+    periods = past_due_periods(plan.id, today) if plan else []
+    period_arg = args.get("period", "")
+    period = next((p for p in periods if str(p.id) == period_arg), None)
+    current_only = period is None and period_arg != "all"  # default: each plan's current period
+    step = args.get("step") if args.get("step") in STEP_FILTERS else None
+    return {"plans": plans, "plan": plan, "periods": periods, "period": period, "step": step,
+            "current_only": current_only}
+
+
+def iter_overdue(today: date, *, plan_id: int | None = None, period_id: int | None = None,
+                 unit_id: int | None = None, step: str | None = None, current_only: bool = False,
+                 batch: int = 2000) -> Iterator[OverdueRow]:
+    """Every overdue report in the order of overdue_list, streamed from one query (for exports of
+    any size): rows are fetched `batch` at a time and the furthest ladder step taken comes from
+    correlated subqueries, so the statements do not grow with the rows."""
+    keys = workflows().ladder.keys
+    rank = case({key: i for i, key in enumerate(keys)}, value=LadderStep.step, else_=-1) if keys else LadderStep.id
+    furthest = (select(LadderStep.step)
+                .where(LadderStep.assignment_id == Assignment.id, LadderStep.period_id == Period.id)
+                .order_by(rank.desc(), LadderStep.id).limit(1))
+    base = overdue_query(today, plan_id, period_id, unit_id, step, current_only=current_only)
+    due = base.selected_columns.due
+    query = (base.add_columns(furthest.scalar_subquery().label("step_key"),
+                              furthest.with_only_columns(LadderStep.day).scalar_subquery().label("step_day"))
+             .order_by(due, Assignment.plan_id, Task.number, Assignment.position, Assignment.id, Period.id)
+             .execution_options(yield_per=batch))
+    calendar = workflows().calendar
+    labels: dict[str, str] = {}
+    for r in db.session.execute(query):
+        if r.step_key and r.step_key not in labels:
+            try:
+                labels[r.step_key] = workflows().ladder.step(r.step_key).label
+            except KeyError:
+                labels[r.step_key] = r.step_key
+        yield OverdueRow(
+            r.assignment_id, r.plan_slug, r.task_number, r.task_title, r.unit_name, r.role, r.period_id,
+            r.period_label, r.due, calendar.workdays_between(r.due, today), r.state,
+            rule_due=r.rule_due if r.rule_due != r.due else None, step=r.step_key,
+            step_label=labels.get(r.step_key) if r.step_key else None, step_day=r.step_day, unit_id=r.unit_id)
