@@ -151,7 +151,22 @@ def load_workflows(directory: str | Path) -> Workflows:
     from .reminders.definitions import load_reminder_definitions
 
     wf.extras.update(load_reminder_definitions(directory))
+    wf.extras["ranking"] = load_ranking(directory / "ranking.yaml")
+    from .briefs.scoring import load_scoring
+
+    wf.extras["scoring"] = load_scoring(directory / "scoring.yaml")  # the annual evaluation (app/briefs/scoring.py)
     return wf
+
+
+def load_ranking(path: Path) -> Any:
+    """workflows/ranking.yaml: the versions of the lagging-units formula (app/rankings/formula.py)."""
+    from .rankings.formula import FormulaError, parse_definitions
+
+    data, root = load_yaml_with_lines(path)
+    try:
+        return parse_definitions(data)
+    except FormulaError as exc:
+        raise fail(path, root, exc.keys, exc.message) from exc
 
 
 def workflows() -> Workflows:
