@@ -49,12 +49,13 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from load import cpu  # noqa: E402
 from load.client import CONFLICT_TEXT, Recorder, Session, parse_report_form  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -64,6 +65,7 @@ PG_URL = f"postgresql://postgres@127.0.0.1:5432/{DB}"
 PG_CTL = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main"]
 STAFF = ("load-staff", "load-staff-pass-1")
 PY = str(ROOT / ".venv" / "bin" / "python")
+TODAY = "2025-12-20"
 VENV_BIN = ROOT / ".venv" / "bin"
 
 
@@ -96,7 +98,8 @@ def server_env(port: int, instance: str) -> dict:
         "INSTANCE_PATH": instance, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "4",
         "GUNICORN_MAX_REQUESTS": "0",  # no planned worker replacement in the middle of the measurement
         "MFA_REQUIRED_ROLES": "none", "LOGIN_IP_MAX_FAILURES": "1000000", "LOGIN_ACCOUNT_MAX_FAILURES": "1000000",
-        "LOG_LEVEL": "WARNING", "SESSION_COOKIE_SECURE": "0",
+        "LOG_LEVEL": "INFO", "LOG_FORMAT": "json", "SESSION_COOKIE_SECURE": "0",
+        "TODAY": TODAY,  # the synthetic data's year (as bench/bench_pages.py): the same pages whenever it runs
     })
     return env
 
@@ -455,6 +458,73 @@ def audit_verify(env: dict) -> tuple[int, str]:
     return res.returncode, (res.stdout + res.stderr).strip().splitlines()[-1:] and (res.stdout + res.stderr).strip()[-300:]
 
 
+def load_backends() -> list[int]:
+    """Process ids of the PostgreSQL backends connected to the load database (for the CPU account)."""
+    return [r[0] for r in pg("SELECT pid FROM pg_stat_activity WHERE datname = %s", (DB,), db=None)]
+
+
+ROUTE_PATTERNS = [(re.compile(p), name) for p, name in (
+    (r"^/items/\d+/reports/\d+$", "/items/<a>/reports/<p>"), (r"^/items/\d+$", "/items/<a>"),
+    (r"^/review/plans/[^/]+/matrix$", "/review/plans/<plan>/matrix"), (r"^/review/overdue\?plan=", "/review/overdue?plan=<id>"),
+)]
+
+
+def server_times(logfile: Path, since: float, until: float) -> dict:
+    """Server-side duration of each request (the app's JSON access lines: duration_ms) between two wall
+    times, by method and route: what the workers spent, without the time a request waited in the queue."""
+    lo = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
+    hi = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
+    by_route: dict[str, list[float]] = {}
+    try:
+        lines = logfile.read_text(errors="replace").splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        if '"app.access"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not (lo <= entry.get("time", "")[:23] < hi) or entry.get("duration_ms") is None:
+            continue
+        parts = str(entry.get("message", "")).split()  # "GET /review/overdue?plan=1 200"
+        full = parts[1] if len(parts) >= 2 else entry.get("path", "")
+        route = next((name for rx, name in ROUTE_PATTERNS if rx.search(full)), full)
+        by_route.setdefault(f"{entry.get('method')} {route}", []).append(float(entry["duration_ms"]))
+    return {k: {"n": len(v), "p50": pct(v, .5), "p95": pct(v, .95), "p99": pct(v, .99), "max": max(v)}
+            for k, v in sorted(by_route.items())}
+
+
+def print_server_times(rows: dict) -> None:
+    if not rows:
+        return
+    print(f"  server side (the app's duration_ms: without queueing)\n  {'route':<40} {'n':>6} {'p50 ms':>8} "
+          f"{'p95 ms':>8} {'p99 ms':>8}")
+    for route, r in rows.items():
+        print(f"  {route:<40} {r['n']:>6} {r['p50']:>8.0f} {r['p95']:>8.0f} {r['p99']:>8.0f}")
+
+
+def finish_without_faults(args, result: dict, clean: Load, touched: list, env: dict, gun) -> None:
+    """--no-faults: the checks that follow the fault phase, on the clean phase alone, and the summary."""
+    result["submissions"] = {"client_saw_ok": len(clean.submitted), "in_db": count_submitted(clean.submitted)}
+    result["consistency"] = consistency(touched)
+    rc, tail = audit_verify(env)
+    result["audit_verify"] = {"exit": rc, "output_tail": tail}
+    result["gunicorn_alive"] = gun.poll() is None
+    c, b, cl = result["conflict"], result["burst"], result["clean"]
+    print("\nSUMMARY (no fault phase)")
+    print(f"  concurrent edits: {c['one_won_one_conflict']}/{c['trials']} one won, one conflict; other {c['other']}")
+    print(f"  {b['submitters']}-submitter burst: client ok {b['client_ok']}/{b['submitters']}, "
+          f"in db {b['in_db_submitted_with_figures']}")
+    print(f"  clean load: {args.liaisons} liaisons + {args.staff} staff, think {args.think} s ± 50 %: "
+          f"{cl['rps']} req/s, p50 {cl['p50']:.0f} ms, p95 {cl['p95']:.0f} ms, p99 {cl['p99']:.0f} ms, "
+          f"errors {cl['errors']}, outcomes {cl['outcomes']}")
+    print(f"  submissions seen ok {result['submissions']['client_saw_ok']}, in db {result['submissions']['in_db']}")
+    print(f"  consistency: {result['consistency']}")
+    print(f"  flask audit verify: exit {rc} ({tail})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--plans", type=int, default=300)
@@ -468,6 +538,7 @@ def main() -> None:
     ap.add_argument("--outage", type=float, default=5.0, help="seconds PostgreSQL stays stopped")
     ap.add_argument("--no-pg-restart", action="store_true")
     ap.add_argument("--reuse", action="store_true")
+    ap.add_argument("--no-faults", action="store_true", help="clean load only: no worker kill, no PostgreSQL stop")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -503,13 +574,28 @@ def main() -> None:
         print_table(f"logins ({len(load_t) + args.staff} users, {args.login_concurrency} at a time, {took:.0f} s)",
                     result["logins"])
         clean.rec = rec
+        pg_pids = load_backends()
+        load_before = cpu.loadavg()
+        cpu0, wall0 = cpu.snapshot(gun.pid, pg_pids), time.time()
         t0, _ = clean.run(args.seconds, args.staff)
+        wall1 = wall0 + args.seconds
+        cpu1 = cpu.snapshot(gun.pid, sorted(set(pg_pids) | set(load_backends())))
         t1 = t0 + args.seconds  # requests completed after the stop signal are not counted
         warm = min(5.0, args.seconds / 6)  # the first seconds (all users start at once) are reported apart
         result["clean"] = summarize(rec.records, t0 + warm, t1)
         result["clean"]["logins_and_warmup"] = summarize(rec.records, t0, t0 + warm)
         result["clean"]["outcomes"] = clean.outcomes
-        print_table(f"clean load (after the first {warm:.0f} s)", result["clean"])
+        result["clean"]["think_seconds"] = args.think
+        result["clean"]["cpu"] = cpu.usage(cpu0, cpu1, time.monotonic() - t0)
+        result["clean"]["loadavg_before"], result["clean"]["loadavg_after"] = load_before, cpu.loadavg()
+        result["clean"]["server_ms"] = server_times(glog, wall0 + warm, wall1)
+        print_table(f"clean load (after the first {warm:.0f} s; think {args.think} s ± 50 %)", result["clean"])
+        print_server_times(result["clean"]["server_ms"])
+        print("  " + cpu.format_usage(result["clean"]["cpu"]))
+        print(f"  load average (1, 5, 15 min) before {load_before}, after {result['clean']['loadavg_after']}")
+        if args.no_faults:
+            finish_without_faults(args, result, clean, touched, env, gun)
+            return
 
         rec2 = Recorder()
         faults = Load(port, load_t, extra, args.think, rec2)
