@@ -47,10 +47,15 @@ def normalize_config(config: dict[str, Any]) -> None:
             config[key] = float(config[key]) if "." in config[key] else int(config[key])
 
 
+# Blueprints that authenticate by other means: the JSON API reads a bearer token (app/api/auth.py) and
+# ignores the session cookie, so its requests neither load nor touch a page session.
+OWN_AUTH_BLUEPRINTS = frozenset({"api"})
+
+
 def _check_session():
     """Load the user now (the session record is checked and touched before the view runs) and hold
     users who must first change their password or enrol a second factor."""
-    if request.endpoint in (None, "static"):
+    if request.endpoint in (None, "static") or request.blueprint in OWN_AUTH_BLUEPRINTS:
         return None
     user = current_user._get_current_object()
     if not user.is_authenticated:
