@@ -73,6 +73,8 @@ class IsolatedClient(FlaskClient):
         outer = has_app_context()
         if outer:
             db.session.rollback()
+        # a streamed body (stream_with_context: the CSV exports) is read inside the request's own context
+        kwargs.setdefault("buffered", True)
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if outer:
             db.session.rollback()

@@ -49,7 +49,7 @@ ACTION_LABELS: dict[str, str] = {
     "report.accept": "审核通过", "report.return": "退回修改", "figure.set": "填报数值",
     "due_override.set": "调整截止日期", "due_override.clear": "恢复截止日期", "ladder.urge": "催办",
     "notice.resend": "重新发送通知", "reminders.sweep": "每日巡检", "demo.load": "载入演示数据",
-    "audit.export": "导出审计日志", "review.export": "导出逾期清单",
+    "audit.export": "导出审计日志", "review.export": "导出逾期清单", "export.download": "导出报表",
     "auth.ip_throttled": "来源地址登录受限", "auth.unlock": "解除锁定", "auth.mfa_enrol": "启用两步验证",
     "auth.mfa_disable": "停用两步验证", "auth.mfa_reset": "重置两步验证", "auth.mfa_failed": "两步验证失败",
     "auth.password_change": "修改密码", "auth.password_change_failed": "修改密码失败",

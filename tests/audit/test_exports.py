@@ -48,6 +48,9 @@ EXPORTS: dict[str, tuple[str, str | Callable[[dict[str, Any]], str], str]] = {
     "review.overdue_csv": ("staff", "/review/overdue.csv?period=all", "review.export"),
     "integrity.export": ("staff", "/integrity/flags.csv", "flag.export"),
     "cases.evidence": ("staff", _case, "case.export"),
+    "exports.matrix": ("auditor", "/exports/plans/mini-2025/matrix.xlsx", "export.download"),
+    "exports.figures": ("staff", "/exports/plans/mini-2025/figures.csv", "export.download"),
+    "exports.overdue": ("staff", "/exports/overdue.xlsx?period=all", "export.download"),
 }
 
 
