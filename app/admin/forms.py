@@ -1,5 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
 
 from ..auth.models import ROLE_LABELS
@@ -11,7 +12,7 @@ UNIT_KIND_LABELS = {"department": "自治区部门", "league_city": "盟市政�
 class UnitForm(FlaskForm):
     name = StringField("单位名称", validators=[InputRequired(message="请填写单位名称。"),
                                             Length(max=100, message=length_message(100))])
-    kind = SelectField("单位类别", choices=list(UNIT_KIND_LABELS.items()))
+    kind = SelectField("单位类别", choices=[SelectChoice(k, v) for k, v in UNIT_KIND_LABELS.items()])
     head_name = StringField("单位负责人", validators=[Optional(), Length(max=50, message=length_message(50))])
     head_email = EmailField("负责人邮箱", validators=[Optional(), Email(message="邮箱地址格式不正确。"),
                                                    Length(max=200, message=length_message(200))])
@@ -29,7 +30,7 @@ class UserForm(FlaskForm):
     name = StringField("姓名", validators=[InputRequired(message="请填写姓名。"), Length(max=50, message=length_message(50))])
     email = EmailField("邮箱", validators=[Optional(), Email(message="邮箱地址格式不正确。"),
                                           Length(max=200, message=length_message(200))])
-    role = SelectField("角色", choices=list(ROLE_LABELS.items()))
+    role = SelectField("角色", choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()])
     unit_id = SelectField("所属单位", coerce=int, choices=[])
     password = PasswordField("密码", validators=[Optional(), Length(min=8, max=200, message="密码长度至少 8 位。")])
     active = BooleanField("启用", default=True)

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from ..audit import services as audit
 from ..auth import mfa, sessions, throttle
@@ -79,7 +80,8 @@ def unit_edit(unit_id: int | None = None):
     if unit:
         candidates = db.session.execute(select(User).where(User.unit_id == unit.id, User.role == "liaison",
                                                            User.active)).scalars().all()
-        liaison_form.user_id.choices = [(0, "（暂无）")] + [(u.id, f"{u.name}（{u.username}）") for u in candidates]
+        liaison_form.user_id.choices = [SelectChoice(0, "（暂无）")] + [SelectChoice(u.id, f"{u.name}（{u.username}）")
+                                                                     for u in candidates]
         term = current_liaison(unit)
         if not liaison_form.is_submitted():
             liaison_form.user_id.data = term.user_id if term else 0
@@ -104,7 +106,7 @@ def unit_liaison(unit_id: int):
     unit = _get(Unit, unit_id)
     form = LiaisonForm(prefix="liaison")
     candidates = db.session.execute(select(User).where(User.unit_id == unit.id, User.role == "liaison")).scalars().all()
-    form.user_id.choices = [(0, "（暂无）")] + [(u.id, u.name) for u in candidates]
+    form.user_id.choices = [SelectChoice(0, "（暂无）")] + [SelectChoice(u.id, u.name) for u in candidates]
     if not form.validate_on_submit():
         flash("请选择本单位的联络员账号。", "danger")
         return redirect(url_for(".unit_edit", unit_id=unit.id))
@@ -132,7 +134,7 @@ def group_edit(group_id: int):
     group = _get(UnitGroup, group_id)
     form = GroupMembersForm()
     all_units = db.session.execute(select(Unit).where(Unit.active, Unit.kind != "league_city").order_by(Unit.id)).scalars().all()
-    form.members.choices = [(u.id, u.name) for u in all_units]
+    form.members.choices = [SelectChoice(u.id, u.name) for u in all_units]
     if not form.is_submitted():
         form.members.data = [m.unit_id for m in group.members]
     if form.validate_on_submit():
@@ -160,7 +162,7 @@ def users():
 def user_edit(user_id: int | None = None):
     user = _get(User, user_id) if user_id else None
     form = UserForm(obj=user)
-    form.unit_id.choices = [(0, "（无）")] + [(u.id, u.name) for u in db.session.execute(
+    form.unit_id.choices = [SelectChoice(0, "（无）")] + [SelectChoice(u.id, u.name) for u in db.session.execute(
         select(Unit).order_by(Unit.id)).scalars()]
     if user is not None and not form.is_submitted():
         form.unit_id.data = user.unit_id or 0

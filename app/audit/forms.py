@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..forms_common import DateText, length_message
@@ -24,8 +25,9 @@ class LogSearchForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.entity_type.choices = [("", "（全部）"), *sorted(ENTITY_LABELS.items(), key=lambda kv: kv[0])]
-        self.action.choices = action_choices()
+        self.entity_type.choices = [SelectChoice("", "（全部）"),
+                                    *(SelectChoice(k, v) for k, v in sorted(ENTITY_LABELS.items()))]
+        self.action.choices = [SelectChoice(value, label) for value, label in action_choices()]
 
     def validate_entity_type(self, field: SelectField) -> None:
         if field.data and field.data not in ENTITY_LABELS:
