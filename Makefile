@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-sqlite test-pg test-browser pg-up lint bench-data
+.PHONY: install run test test-sqlite test-pg test-browser pg-up lint bench-data i18n
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,11 @@ pg-up:
 
 lint: install
 	$(VENV)/bin/ruff check app tests bench
+
+# Translations (README, Translations): extract the msgids (Chinese) from the code, templates and workflow
+# labels, merge them into each catalogue, compile. Commit the .po and the .mo.
+BABEL := $(PY) -m babel.messages.frontend
+i18n: install
+	$(BABEL) extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output --omit-header -o app/translations/messages.pot .
+	$(BABEL) update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
+	$(BABEL) compile -d app/translations --statistics

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import LazyString, gettext, lazy_gettext
 from wtforms import StringField
 from wtforms.validators import ValidationError
+
+from .i18n import N_
 
 
 def parse_decimal(raw: str | None, *, allow_negative: bool, max_abs: Decimal, places: int = 4) -> Decimal | None:
@@ -21,16 +24,16 @@ def parse_decimal(raw: str | None, *, allow_negative: bool, max_abs: Decimal, pl
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValueError("请输入数字，例如 12.5。") from None
+        raise ValueError(gettext("请输入数字，例如 12.5。")) from None
     if not value.is_finite():
-        raise ValueError("请输入有限的数字。")
+        raise ValueError(gettext("请输入有限的数字。"))
     if value < 0 and not allow_negative:
-        raise ValueError("该指标不能为负数。")
+        raise ValueError(gettext("该指标不能为负数。"))
     if abs(value) > max_abs:
-        raise ValueError(f"数值超出合理范围（绝对值不超过 {max_abs:,}）。")
+        raise ValueError(gettext("数值超出合理范围（绝对值不超过 %(max)s）。", max=f"{max_abs:,}"))
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
-        raise ValueError(f"最多保留 {places} 位小数。")
+        raise ValueError(gettext("最多保留 %(n)s 位小数。", n=places))
     return value
 
 
@@ -50,7 +53,7 @@ class DecimalTextField(StringField):
             raise ValidationError(str(exc)) from None
 
 
-DATE_MESSAGE = "日期格式应为 年-月-日，例如 2025-12-05。"
+DATE_MESSAGE = N_("日期格式应为 年-月-日，例如 2025-12-05。")  # translated when raised
 
 
 class DateText(StringField):
@@ -70,8 +73,9 @@ class DateText(StringField):
             year, month, day = (int(x) for x in text.split("-"))
             self.date = date(year, month, day)
         except ValueError:
-            raise ValidationError(DATE_MESSAGE) from None
+            raise ValidationError(gettext(DATE_MESSAGE)) from None
 
 
-def length_message(maximum: int) -> str:
-    return f"不能超过 {maximum} 个字。"
+def length_message(maximum: int) -> LazyString:
+    """A Length validator's message; lazy, since forms build it at import time."""
+    return lazy_gettext("不能超过 %(n)s 个字。", n=maximum)

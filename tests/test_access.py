@@ -65,6 +65,8 @@ ROUTES = {
     # security pages: every signed-in user has their own; nobody reaches another's (no ids in the URLs)
     "auth.login_verify": [("GET", "/login/verify", {r: 302 for r in ROLES})],
     "auth.account": [("GET", "/account", ALL_READERS)],
+    # the user's own interface language; an empty form is refused beside the field (400)
+    "auth.language": [("POST", "/account/language", {"anonymous": LOGIN, **{r: 400 for r in ROLES[1:]}})],
     "auth.end_other_sessions": [("POST", "/account/sessions/end-others", {"anonymous": LOGIN, **{r: 302 for r in ROLES[1:]}})],
     "auth.password": [("GET", "/account/password", ALL_READERS), ("POST", "/account/password", ALL_READERS)],
     "auth.mfa": [("GET", "/account/mfa", ALL_READERS), ("POST", "/account/mfa", ALL_READERS)],

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app, has_app_context
+from flask_babel import gettext
 
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 
@@ -28,16 +29,16 @@ def password_problem(password: str, username: str | None = None) -> str | None:
     """The first rule this password breaks, as a message for the field, or None if it is acceptable."""
     minimum, maximum = _limits()
     if len(password) < minimum:
-        return f"密码至少需要 {minimum} 个字符。"
+        return gettext("密码至少需要 %(n)s 个字符。", n=minimum)
     if len(password) > maximum:
-        return f"密码不能超过 {maximum} 个字符。"
+        return gettext("密码不能超过 %(n)s 个字符。", n=maximum)
     lowered = password.lower()
     if len(set(password)) < 3:
-        return "密码过于简单（重复的字符），请换一个。"
+        return gettext("密码过于简单（重复的字符），请换一个。")
     if lowered in common_passwords():
-        return "这是常见密码，容易被猜中，请换一个。"
+        return gettext("这是常见密码，容易被猜中，请换一个。")
     if username:
         name = username.strip().lower()
         if lowered == name or (len(name) >= 4 and name in lowered):
-            return "密码不能与用户名相同，也不能包含用户名。"
+            return gettext("密码不能与用户名相同，也不能包含用户名。")
     return None

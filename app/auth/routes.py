@@ -3,19 +3,30 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, gettext, refresh
 from flask_login import current_user, login_required, logout_user
 
 from ..audit import services as audit
 from ..extensions import db
+from ..i18n import DEFAULT_LOCALE, html_lang
 from . import clock, mfa, sessions
-from .forms import LoginForm, PasswordChangeForm, PasswordConfirmForm, SecondFactorForm, TotpEnrolForm
+from .forms import (
+    LanguageForm,
+    LoginForm,
+    PasswordChangeForm,
+    PasswordConfirmForm,
+    SecondFactorForm,
+    TotpEnrolForm,
+)
 from .models import User
 from .services import (
     PasswordChangeError,
+    UserError,
     begin_login,
     change_own_password,
     confirm_password,
     finish_login,
+    set_locale,
     verify_second_factor,
 )
 
@@ -24,7 +35,11 @@ bp = Blueprint("auth", __name__)
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    return {"local_time": _local_time}
+    return {"local_time": _local_time, "html_lang": _html_lang}
+
+
+def _html_lang() -> str:
+    return html_lang(get_locale())
 
 
 def _local_time(moment) -> str:
@@ -109,7 +124,7 @@ def login_verify():
     user, pending = _pending_user()
     if user is None:
         session.pop(PENDING_KEY, None)
-        flash("请重新输入用户名和密码。", "warning")
+        flash(gettext("请重新输入用户名和密码。"), "warning")
         return redirect(url_for(".login"))
     form = SecondFactorForm()
     if form.validate_on_submit():
@@ -120,7 +135,7 @@ def login_verify():
             finish_login(user, method)
             if method == "recovery":
                 left = mfa.recovery_codes_left(user)
-                flash(f"您使用了一个恢复码，还剩 {left} 个。恢复码不多时请在“两步验证”页面重新生成。", "warning")
+                flash(gettext("您使用了一个恢复码，还剩 %(n)s 个。恢复码不多时请在“两步验证”页面重新生成。", n=left), "warning")
             return _after_login(user, _safe_target(pending.get("next")))
     return render_template("auth/verify.html", form=form)
 
@@ -133,17 +148,42 @@ def logout():
     db.session.commit()
     logout_user()
     session.clear()
-    flash("您已退出登录。", "info")
+    flash(gettext("您已退出登录。"), "info")
     return redirect(url_for(".login"))
 
 
 @bp.route("/account")
 @login_required
 def account():
+    return _account_page(LanguageForm(formdata=None, locale=current_user.locale or DEFAULT_LOCALE))
+
+
+def _account_page(language_form: LanguageForm, status: int = 200):
     current = sessions.current_session()
     return render_template("auth/account.html", open_sessions=sessions.open_sessions(current_user.id),
                            current_id=current.id if current else None,
-                           mfa_required=mfa.required_for(current_user))
+                           mfa_required=mfa.required_for(current_user), language_form=language_form), status
+
+
+@bp.route("/account/language", methods=["POST"])
+@login_required
+def language():
+    """The user's own interface language: Chinese (the default) or English."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        try:
+            changed = set_locale(current_user._get_current_object(), form.locale.data)
+        except UserError as exc:
+            db.session.rollback()
+            form.locale.errors = [*list(form.locale.errors), exc.message]
+        else:
+            db.session.commit()
+            refresh()  # this response's own messages in the new language
+            if changed:
+                flash(gettext("界面语言已切换为中文。") if form.locale.data == "zh"
+                      else gettext("界面语言已切换为英文。"), "success")
+            return redirect(url_for(".account"))
+    return _account_page(form, 400)
 
 
 @bp.route("/account/sessions/end-others", methods=["POST"])
@@ -152,7 +192,7 @@ def end_other_sessions():
     current = sessions.current_session()
     count = sessions.end_user_sessions(current_user.id, "ended_by_user", keep=current.id if current else None)
     db.session.commit()
-    flash(f"已退出其他 {count} 处登录。", "success")
+    flash(gettext("已退出其他 %(n)s 处登录。", n=count), "success")
     return redirect(url_for(".account"))
 
 
@@ -169,7 +209,7 @@ def password():
             field = getattr(form, exc.field)
             field.errors = [*list(field.errors), exc.message]
         else:
-            flash("密码已修改。" + (f"其他 {ended} 处登录已退出。" if ended else ""), "success")
+            flash(gettext("密码已修改。") + (gettext("其他 %(n)s 处登录已退出。", n=ended) if ended else ""), "success")
             return _after_login(current_user, None)
     return render_template("auth/password.html", form=form,
                            min_length=current_app.config["PASSWORD_MIN_LENGTH"])
@@ -190,7 +230,7 @@ def mfa_page():
     if form.validate_on_submit():
         codes = mfa.enrol(user, secret, form.code.data)
         if codes is None:
-            form.code.errors = [*list(form.code.errors), "验证码不正确，请核对手机时间后输入验证器当前显示的 6 位数字。"]
+            form.code.errors = [*list(form.code.errors), gettext("验证码不正确，请核对手机时间后输入验证器当前显示的 6 位数字。")]
         else:
             db.session.commit()
             session.pop(ENROL_KEY, None)
@@ -221,7 +261,7 @@ def mfa_recovery_codes():
             codes = mfa.regenerate_recovery_codes(user)
             db.session.commit()
             return render_template("auth/recovery_codes.html", codes=codes, enrolled=False)
-        form.password.errors = [*list(form.password.errors), "当前密码不正确。"]
+        form.password.errors = [*list(form.password.errors), gettext("当前密码不正确。")]
     return _mfa_status(user, recovery_form=form)
 
 
@@ -233,14 +273,14 @@ def mfa_disable():
     if not user.has_totp:
         return redirect(url_for(".mfa"))
     if mfa.required_for(user):
-        flash("您的角色必须启用两步验证，不能关闭。如手机丢失，请联系系统管理员重置。", "danger")
+        flash(gettext("您的角色必须启用两步验证，不能关闭。如手机丢失，请联系系统管理员重置。"), "danger")
         return redirect(url_for(".mfa"))
     form = PasswordConfirmForm(prefix="disable")
     if form.validate_on_submit():
         if confirm_password(user, form.password.data):
             mfa.turn_off(user)
             db.session.commit()
-            flash("两步验证已关闭。", "success")
+            flash(gettext("两步验证已关闭。"), "success")
             return redirect(url_for(".mfa"))
-        form.password.errors = [*list(form.password.errors), "当前密码不正确。"]
+        form.password.errors = [*list(form.password.errors), gettext("当前密码不正确。")]
     return _mfa_status(user, disable_form=form)

@@ -6,17 +6,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app, has_request_context, request
+from flask_babel import gettext
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit import services as audit
 from ..extensions import db
+from ..i18n import DEFAULT_LOCALE, N_
 from . import clock, mfa, sessions, throttle
 from .models import User
 from .passwords import password_problem
 
-GENERIC_FAILURE = "用户名或密码不正确。"
-SECOND_FACTOR_FAILURE = "验证码或恢复码不正确，或已使用过。"
+GENERIC_FAILURE = N_("用户名或密码不正确。")  # msgids: translated when returned
+SECOND_FACTOR_FAILURE = N_("验证码或恢复码不正确，或已使用过。")
 _DUMMY_HASHES: dict[str, str] = {}
 
 
@@ -54,7 +56,7 @@ def begin_login(username: str, password: str, ip: str | None = None) -> LoginOut
     ip = ip or _client_ip()
     refused = throttle.refusal(username, ip)
     if refused:
-        throttle.record_failure(username, ip, "locked" if refused != throttle.IP_MESSAGE else "ip_throttled")
+        throttle.record_failure(username, ip, "ip_throttled" if throttle.is_ip_refusal(refused) else "locked")
         db.session.commit()
         return LoginOutcome(None, refused)
     user = _find_user(username)
@@ -65,8 +67,7 @@ def begin_login(username: str, password: str, ip: str | None = None) -> LoginOut
                      extra={"username": username.strip()[:50]}, actor=(None, None, None))
         locked = throttle.record_failure(username, ip, "password")
         db.session.commit()
-        message = throttle.LOCKED_MESSAGE.format(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-        return LoginOutcome(None, message if locked else GENERIC_FAILURE)
+        return LoginOutcome(None, throttle.locked_message() if locked else gettext(GENERIC_FAILURE))
     if user.has_totp:
         return LoginOutcome(user, None, second_factor_needed=True)
     finish_login(user)
@@ -78,7 +79,7 @@ def verify_second_factor(user: User, code: str, ip: str | None = None) -> tuple[
     ip = ip or _client_ip()
     refused = throttle.refusal(user.username, ip)
     if refused:
-        throttle.record_failure(user.username, ip, "locked" if refused != throttle.IP_MESSAGE else "ip_throttled")
+        throttle.record_failure(user.username, ip, "ip_throttled" if throttle.is_ip_refusal(refused) else "locked")
         db.session.commit()
         return None, refused
     method = None
@@ -91,8 +92,8 @@ def verify_second_factor(user: User, code: str, ip: str | None = None) -> tuple[
         locked = throttle.record_failure(user.username, ip, "second_factor")
         db.session.commit()
         if locked:
-            return None, throttle.LOCKED_MESSAGE.format(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-        return None, SECOND_FACTOR_FAILURE
+            return None, throttle.locked_message()
+        return None, gettext(SECOND_FACTOR_FAILURE)
     return method, None
 
 
@@ -142,12 +143,12 @@ def change_own_password(user: User, current: str, new: str) -> int:
     Returns how many other sessions ended. Raises PasswordChangeError for a field."""
     if not user.check_password(current):
         _failed_reauth(user, "auth.password_change_failed")
-        raise PasswordChangeError("当前密码不正确。", "current_password")
+        raise PasswordChangeError(gettext("当前密码不正确。"), "current_password")
     problem = password_problem(new, user.username)
     if problem:
         raise PasswordChangeError(problem, "new_password")
     if user.check_password(new):
-        raise PasswordChangeError("新密码不能与当前密码相同。", "new_password")
+        raise PasswordChangeError(gettext("新密码不能与当前密码相同。"), "new_password")
     user.set_password(new)
     user.must_change_password = False
     user.password_changed_at = clock.now()
@@ -190,7 +191,7 @@ def update_user(user: User, values: dict, password: str | None = None) -> User:
     """An admin's change. A new password must follow the rules and be changed by the user at the next
     login; a new password or disabling the account ends the account's sessions (but the admin's own)."""
     if values.get("role") == "liaison" and not values.get("unit_id"):
-        raise UserError("联络员账号必须属于一个单位。", "unit_id")
+        raise UserError(gettext("联络员账号必须属于一个单位。"), "unit_id")
     if password:
         problem = password_problem(password, values.get("username") or user.username)
         if problem:
@@ -219,3 +220,18 @@ def update_user(user: User, values: dict, password: str | None = None) -> User:
         sessions.end_user_sessions(user.id, "password", keep=keep)
     db.session.flush()
     return user
+
+
+def set_locale(user: User, locale: str) -> bool:
+    """The user's own interface language. Returns whether it changed; an unsupported code is a UserError.
+    Audited as a change of the account (the caller commits)."""
+    from ..i18n import supported
+
+    if not supported(locale):
+        raise UserError(gettext("请选择列出的界面语言之一。"), "locale")
+    before = user.locale or DEFAULT_LOCALE
+    if before == locale:
+        return False
+    user.locale = locale
+    audit.record("user.update", "user", user.id, {"locale": [before, locale]})
+    return True

@@ -13,17 +13,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import services as audit
 from ..extensions import db
+from ..i18n import N_
 from . import clock
 from .models import LoginFailure, LoginLock, User
 
 EPOCH = datetime(2000, 1, 1)
-LOCKED_MESSAGE = "登录失败次数过多，该账号已被暂时锁定。请 {minutes} 分钟后再试，或联系系统管理员解锁。"
-IP_MESSAGE = "来自您所在网络地址的登录失败次数过多，请稍后再试。"
+# msgids, translated when a refusal is made (gettext)
+LOCKED_MESSAGE = N_("登录失败次数过多，该账号已被暂时锁定。请 %(minutes)s 分钟后再试，或联系系统管理员解锁。")
+IP_MESSAGE = N_("来自您所在网络地址的登录失败次数过多，请稍后再试。")
 COUNTED = ("password", "second_factor")
 
 
@@ -64,17 +67,25 @@ def _ip_failures(ip: str, since: datetime, cap: int) -> int:
     return db.session.execute(select(func.count()).select_from(inner)).scalar_one()
 
 
+def locked_message() -> str:
+    return gettext(LOCKED_MESSAGE, minutes=_config("LOGIN_LOCKOUT_MINUTES"))
+
+
+def is_ip_refusal(message: str) -> bool:
+    return message == gettext(IP_MESSAGE)
+
+
 def refusal(username: str, ip: str | None) -> str | None:
     """Why an attempt for this account name from this IP is refused before any password is checked."""
     moment = clock.now()
     row = _lock_row(account_key(username), for_update=False)
     if row is not None and row.locked_until is not None and row.locked_until > moment:
-        return LOCKED_MESSAGE.format(minutes=_config("LOGIN_LOCKOUT_MINUTES"))
+        return locked_message()
     if ip:
         limit = _config("LOGIN_IP_MAX_FAILURES")
         since = moment - timedelta(minutes=_config("LOGIN_IP_WINDOW_MINUTES"))
         if _ip_failures(ip, since, limit) >= limit:
-            return IP_MESSAGE
+            return gettext(IP_MESSAGE)
     return None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..extensions import db
@@ -14,7 +15,7 @@ from ..workflow import workflows
 from . import jobs, services
 from .forms import PostForm
 from .models import CHANNEL_LABELS, STATUS_LABELS, Notice
-from .notices import kind_label
+from .notices import kind_label as _kind_name
 
 bp = Blueprint("reminders", __name__)
 
@@ -31,6 +32,11 @@ def inject_inbox_unread():
         return services.unread_count(current_user)
 
     return {"inbox_unread": inbox_unread}
+
+
+def kind_label(kind: str) -> str:
+    """A notice kind's name in the user's language (the names are msgids: workflow labels and N_ marks)."""
+    return gettext(_kind_name(kind))
 
 
 def _page() -> int:
@@ -64,9 +70,9 @@ def inbox_read_all():
     if PostForm().validate_on_submit():
         n = services.mark_all_read(current_user)
         db.session.commit()
-        flash(f"已将 {n} 条消息标为已读。", "success")
+        flash(gettext("已将 %(n)s 条消息标为已读。", n=n), "success")
     else:
-        flash("表单已过期，请重试。", "danger")
+        flash(gettext("表单已过期，请重试。"), "danger")
     return redirect(url_for(".inbox"))
 
 
@@ -106,12 +112,12 @@ def resend(notice_id: int):
         abort(403)
     notice = db.session.get(Notice, notice_id) or abort(404)
     if not PostForm().validate_on_submit():
-        flash("表单已过期，请重试。", "danger")
+        flash(gettext("表单已过期，请重试。"), "danger")
     else:
         try:
             services.resend(notice, current_user)
             db.session.commit()
-            flash(f"通知 {notice.id} 已重新排队，将在一分钟内发送。", "success")
+            flash(gettext("通知 %(id)s 已重新排队，将在一分钟内发送。", id=notice.id), "success")
         except services.ReminderError as exc:
             db.session.rollback()
             flash(exc.message, "danger")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -45,7 +46,7 @@ def restate(figure_id: int):
         try:
             services.request_restatement(figure, current_user, form.value.decimal, form.reason.data)
             db.session.commit()
-            flash("更正申请已提交，领导小组办公室审核通过前仍以原数值为准。", "success")
+            flash(gettext("更正申请已提交，领导小组办公室审核通过前仍以原数值为准。"), "success")
             return redirect(_report_url(figure) + f"#figure-{figure.id}")
         except services.ReportError as exc:
             db.session.rollback()
@@ -83,16 +84,16 @@ def decide_restatement(restatement_id: int, decision: str):
         abort(403)
     form = RestatementDecisionForm()
     if not form.validate_on_submit():
-        flash("; ".join(e for errors in form.errors.values() for e in errors) or "表单已过期，请重试。", "danger")
+        flash("; ".join(e for errors in form.errors.values() for e in errors) or gettext("表单已过期，请重试。"), "danger")
     else:
         try:
             version = int(form.version.data) if (form.version.data or "").isdigit() else None
             services.decide_restatement(restatement, current_user, decision, form.note.data, version)
             db.session.commit()
-            flash("更正申请已批准，数值已更新。" if decision == "approve" else "更正申请已驳回。", "success")
+            flash(gettext("更正申请已批准，数值已更新。") if decision == "approve" else gettext("更正申请已驳回。"), "success")
         except (services.ReportError, StaleDataError) as exc:
             db.session.rollback()
-            flash(getattr(exc, "message", "该更正申请已被他人处理，请刷新页面。"), "danger")
+            flash(getattr(exc, "message", None) or gettext("该更正申请已被他人处理，请刷新页面。"), "danger")
     back = request.form.get("next")
     if back == "list":
         return redirect(url_for(".restatements"))
@@ -106,7 +107,7 @@ def import_page():
     if not (current_user.is_office or (current_user.role == "liaison" and current_user.unit_id)):
         abort(403)
     limit = max_bytes()
-    too_big = f"文件过大（上限 {limit // 1024 // 1024} MB）。"
+    too_big = gettext("文件过大（上限 %(n)s MB）。", n=limit // 1024 // 1024)
     errors: list[str] = []
     upload, refused = read_upload(limit, "file")
     form = FigureImportForm(formdata=None) if refused else FigureImportForm()
@@ -114,7 +115,7 @@ def import_page():
         form.file.errors = [too_big]
     elif request.method == "POST" and form.validate_on_submit():
         if upload is None:
-            form.file.errors = ["请选择要上传的文件。"]
+            form.file.errors = [gettext("请选择要上传的文件。")]
         else:
             name, data = upload
             try:
@@ -125,7 +126,7 @@ def import_page():
             else:
                 if result.ok:
                     db.session.commit()
-                    flash("导入完成。" + result.summary_zh(), "success")
+                    flash(gettext("导入完成。") + result.summary_zh(), "success")
                     return redirect(url_for(".import_page"))
                 errors = result.errors
     return render_template("reports/import.html", form=form, errors=errors, max_mb=limit // 1024 // 1024)

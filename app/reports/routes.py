@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -11,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
+from ..i18n import N_
 from ..plans.access import get_assignment_or_404, may_edit_assignment, scope_assignments
 from ..plans.models import Assignment, Period, Plan, Task
 from ..reminders import services as reminders
@@ -59,7 +61,7 @@ def item(assignment_id: int):
     ).scalars().all()
     due_form = DueOverrideForm(prefix="due") if current_user.is_office else None
     if due_form is not None:
-        due_form.period_id.choices = [SelectChoice(p.id, f"{p.label}（{_KIND_LABELS.get(p.kind, p.kind)}）")
+        due_form.period_id.choices = [SelectChoice(p.id, f"{p.label}（{gettext(_KIND_LABELS[p.kind]) if p.kind in _KIND_LABELS else p.kind}）")
                                       for p in periods]
     if request.method == "POST" and "due-action" in request.form:
         if due_form is None:
@@ -74,11 +76,11 @@ def item(assignment_id: int):
                 services.update_assignment(assignment, current_user, form.status.data, form.progress.data,
                                            form.status_note.data, _version(form.version))
                 db.session.commit()
-                flash("工作状态已保存。", "success")
+                flash(gettext("工作状态已保存。"), "success")
                 return redirect(url_for(".item", assignment_id=assignment.id))
             except (services.ReportError, StaleDataError) as exc:
                 db.session.rollback()
-                flash(getattr(exc, "message", "该责任事项已被他人修改，请刷新页面后再保存。"), "danger")
+                flash(getattr(exc, "message", None) or gettext("该责任事项已被他人修改，请刷新页面后再保存。"), "danger")
     form.version.data = assignment.version
     reports = {r.period_id: r for r in db.session.execute(
         select(Report).where(Report.assignment_id == assignment.id)).scalars()}
@@ -96,7 +98,7 @@ def item(assignment_id: int):
     )
 
 
-_KIND_LABELS = {"monthly": "月度", "quarterly": "季度", "half_year": "半年", "annual": "年度"}
+_KIND_LABELS = {"monthly": "月度", "quarterly": "季度", "half_year": "半年", "annual": "年度"}  # via gettext
 
 
 def _set_due(assignment: Assignment, periods: list[Period], form: DueOverrideForm) -> bool:
@@ -108,10 +110,10 @@ def _set_due(assignment: Assignment, periods: list[Period], form: DueOverrideFor
     try:
         if form.action.data == "clear":
             reminders.clear_due_override(current_user, period, target, form.reason.data)
-            flash("已恢复按规则计算的截止日期。", "success")
+            flash(gettext("已恢复按规则计算的截止日期。"), "success")
         else:
             reminders.set_due_override(current_user, period, target, form.due.date, form.reason.data)
-            flash("截止日期已调整。", "success")
+            flash(gettext("截止日期已调整。"), "success")
         db.session.commit()
         return True
     except reminders.ReminderError as exc:
@@ -153,14 +155,14 @@ def report_form(assignment_id: int, period_id: int):
                 if request.form.get("action") == "submit":
                     services.transition(report, "submit", current_user)
                     db.session.commit()
-                    flash("报告已报送，等待领导小组办公室审核。", "success")
+                    flash(gettext("报告已报送，等待领导小组办公室审核。"), "success")
                     return redirect(url_for(".item", assignment_id=assignment.id))
                 db.session.commit()
-                flash("草稿已保存。", "success")
+                flash(gettext("草稿已保存。"), "success")
                 return redirect(url_for(".report_form", assignment_id=assignment.id, period_id=period.id))
             except (StaleDataError, IntegrityError):
                 db.session.rollback()
-                form.form_errors.append("该报告已被他人修改，为避免覆盖，本次保存未生效。请刷新页面后再修改。")
+                form.form_errors.append(gettext("该报告已被他人修改，为避免覆盖，本次保存未生效。请刷新页面后再修改。"))
             except services.ReportError as exc:
                 db.session.rollback()
                 field = getattr(form, exc.field, None) if exc.field else None
@@ -204,16 +206,17 @@ def decide(report_id: int, action: str):
         abort(403)  # auditors read; they never move a report
     form = DecisionForm() if action != "submit" else SubmitForm()
     if not form.validate_on_submit():
-        flash("表单已过期或不完整，请重试。", "danger")
+        flash(gettext("表单已过期或不完整，请重试。"), "danger")
     else:
         try:
             services.transition(report, action, current_user,
                                 reason=getattr(form, "reason", None) and form.reason.data,
                                 expected_version=_version(form.version))
             db.session.commit()
-            flash({"accept": "报告已审核通过。", "return": "报告已退回，联络员将看到退回原因。",
-                   "submit": "报告已报送。"}.get(action, "操作已完成。"), "success")
+            done = {"accept": N_("报告已审核通过。"), "return": N_("报告已退回，联络员将看到退回原因。"),
+                    "submit": N_("报告已报送。")}.get(action, N_("操作已完成。"))
+            flash(gettext(done), "success")
         except (services.ReportError, StaleDataError) as exc:
             db.session.rollback()
-            flash(getattr(exc, "message", "该报告已被他人修改，请刷新页面后再操作。"), "danger")
+            flash(getattr(exc, "message", None) or gettext("该报告已被他人修改，请刷新页面后再操作。"), "danger")
     return redirect(url_for(".report_form", assignment_id=assignment.id, period_id=report.period_id))

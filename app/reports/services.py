@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -21,7 +22,7 @@ TEXT_FIELDS = ("progress_text", "problems_text", "next_steps_text")
 
 
 class ReportError(Exception):
-    """A report change that is not allowed; the message is for the user (Chinese)."""
+    """A report change that is not allowed; the message is for the user (translated when raised)."""
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
@@ -157,19 +158,19 @@ def save_report(assignment: Assignment, period: Period, user: User, data: Report
     between, ConflictError is raised and nothing is written. Every figure value goes into the
     figure's revision history; changing a figure of a report submitted before needs a reason."""
     if period.plan_id != assignment.plan_id:
-        raise ReportError("报送周期与责任事项不属于同一实施方案。", "period")
+        raise ReportError(gettext("报送周期与责任事项不属于同一实施方案。"), "period")
     actor = audit.actor_of(user)
     report = get_report(assignment, period)
     if not may_edit_report(user, assignment, report):
-        raise ReportError("该报告当前状态下不能由本单位修改。")
+        raise ReportError(gettext("该报告当前状态下不能由本单位修改。"))
     if report is not None and expected_version is not None and report.version != expected_version:
-        raise ConflictError("该报告已被他人修改（您打开后有新的保存），为避免覆盖，本次保存未生效。请刷新页面查看最新内容后再修改。")
+        raise ConflictError(gettext("该报告已被他人修改（您打开后有新的保存），为避免覆盖，本次保存未生效。请刷新页面查看最新内容后再修改。"))
     if report is None and expected_version not in (None, 0):
-        raise ConflictError("该报告已被删除或不存在，请刷新后重试。")
+        raise ConflictError(gettext("该报告已被删除或不存在，请刷新后重试。"))
     allowed = {ind.id: ind for ind in indicators_for(assignment)}
     for indicator_id in data.figures:
         if indicator_id not in allowed:
-            raise ReportError("该指标不由本单位填报。", f"figure_{indicator_id}")
+            raise ReportError(gettext("该指标不由本单位填报。"), f"figure_{indicator_id}")
     reason = revision_reason(report, _changed_figures(report, data.figures), data.revision_reason)
     now = _now()
     if report is None:
@@ -196,7 +197,7 @@ def _create_report(assignment: Assignment, period: Period, user: User, now: date
     try:
         db.session.flush()
     except IntegrityError:  # someone created it between our read and this insert (the caller rolls back)
-        raise ConflictError("该报告已被他人同时创建，为避免覆盖，本次保存未生效。请刷新页面查看最新内容后再修改。") from None
+        raise ConflictError(gettext("该报告已被他人同时创建，为避免覆盖，本次保存未生效。请刷新页面查看最新内容后再修改。")) from None
     audit.record("report.create", "report", report.id,
                  {"assignment": [None, assignment.id], "period": [None, period.label]}, actor=audit.actor_of(user))
     return report
@@ -216,14 +217,14 @@ def revision_reason(report: Report | None, changed: list[int], given: str | None
     (“按退回意见修改：…”), so the correction stays tied to what asked for it."""
     reason = (given or "").strip() or None
     if reason is not None and len(reason) > REASON_MAX:
-        raise ReportError(f"修改原因不能超过 {REASON_MAX} 个字。", "revision_reason")
+        raise ReportError(gettext("修改原因不能超过 %(n)s 个字。", n=REASON_MAX), "revision_reason")
     if report is None or report.first_submitted_at is None or not changed:
         return reason
     if reason:
         return reason
     if report.state == "returned" and (report.return_reason or "").strip():
         return f"按退回意见修改：{report.return_reason.strip()}"
-    raise ReportError("该报告已报送过，修改指标数值须填写修改原因。", "revision_reason")
+    raise ReportError(gettext("该报告已报送过，修改指标数值须填写修改原因。"), "revision_reason")
 
 
 @dataclass(frozen=True)
@@ -282,16 +283,16 @@ def transition(report: Report, action: str, user: User, reason: str | None = Non
     move = wf.transitions.get(action)
     assignment = report.assignment
     if move is None:
-        raise ReportError("未知的操作。")
+        raise ReportError(gettext("未知的操作。"))
     if expected_version is not None and report.version != expected_version:
-        raise ConflictError("该报告已被他人修改，请刷新页面后再操作。")
+        raise ConflictError(gettext("该报告已被他人修改，请刷新页面后再操作。"))
     if actor_kind(user, assignment) != move.by or not assignment.active:
-        raise ReportError("您无权执行此操作。")
+        raise ReportError(gettext("您无权执行此操作。"))
     if report.state not in move.sources:
-        raise ReportError(f"报告当前为“{wf.label(report.state)}”，不能{move.label}。")
+        raise ReportError(gettext("报告当前为“%(state)s”，不能%(action)s。", state=gettext(wf.label(report.state)), action=gettext(move.label)))
     reason = (reason or "").strip() or None
     if move.reason_required and not reason:
-        raise ReportError("请填写原因。", "reason")
+        raise ReportError(gettext("请填写原因。"), "reason")
     if action == "submit":
         _check_complete(report)
     now = _now()
@@ -313,11 +314,11 @@ def transition(report: Report, action: str, user: User, reason: str | None = Non
 
 def _check_complete(report: Report) -> None:
     if not (report.progress_text or "").strip():
-        raise ReportError("报送前请填写“进展情况”。", "progress_text")
+        raise ReportError(gettext("报送前请填写“进展情况”。"), "progress_text")
     values = {f.indicator_id: f.value for f in report.figures}
     missing = [ind for ind in indicators_for(report.assignment) if values.get(ind.id) is None]
     if missing:
-        raise ReportError(f"报送前请填写指标“{missing[0].name}”的数值。", f"figure_{missing[0].id}")
+        raise ReportError(gettext("报送前请填写指标“%(name)s”的数值。", name=missing[0].name), f"figure_{missing[0].id}")
 
 
 def update_assignment(assignment: Assignment, user: User, status: str, progress: int, note: str | None,
@@ -326,9 +327,9 @@ def update_assignment(assignment: Assignment, user: User, status: str, progress:
     from ..plans.access import may_edit_assignment
 
     if not may_edit_assignment(user, assignment):
-        raise ReportError("您无权修改该责任事项。")
+        raise ReportError(gettext("您无权修改该责任事项。"))
     if expected_version is not None and assignment.version != expected_version:
-        raise ConflictError("该责任事项已被他人修改，请刷新页面后再保存。")
+        raise ConflictError(gettext("该责任事项已被他人修改，请刷新页面后再保存。"))
     before = {"status": assignment.status, "progress": assignment.progress, "status_note": assignment.status_note}
     assignment.status, assignment.progress, assignment.status_note = status, progress, note or None
     changes = audit.diff(before, {"status": status, "progress": progress, "status_note": note or None})
@@ -380,22 +381,22 @@ def request_restatement(figure: Figure, user: User, value: Decimal | None, reaso
     report = figure.report
     assignment = report.assignment
     if not may_request_restatement(user, assignment):
-        raise ReportError("您无权为该数值申请更正。")
+        raise ReportError(gettext("您无权为该数值申请更正。"))
     if not is_locked(report):
-        raise ReportError("只有审核通过的报告才需申请更正；未通过的报告可直接修改。")
+        raise ReportError(gettext("只有审核通过的报告才需申请更正；未通过的报告可直接修改。"))
     if value is None:
-        raise ReportError("请填写更正后的数值。", "value")
+        raise ReportError(gettext("请填写更正后的数值。"), "value")
     reason = (reason or "").strip()
     if not reason:
-        raise ReportError("请填写更正原因。", "reason")
+        raise ReportError(gettext("请填写更正原因。"), "reason")
     if len(reason) > REASON_MAX:
-        raise ReportError(f"更正原因不能超过 {REASON_MAX} 个字。", "reason")
+        raise ReportError(gettext("更正原因不能超过 %(n)s 个字。", n=REASON_MAX), "reason")
     # Lock the figure row so two requests for one figure cannot both pass the checks.
     db.session.execute(select(Figure.id).where(Figure.id == figure.id).with_for_update())
     if _same(figure.value, value):
-        raise ReportError("更正后的数值与现值相同。", "value")
+        raise ReportError(gettext("更正后的数值与现值相同。"), "value")
     if pending_restatement(figure) is not None:
-        raise ReportError("该数值已有待审核的更正申请，请等待审核结果。", "value")
+        raise ReportError(gettext("该数值已有待审核的更正申请，请等待审核结果。"), "value")
     now = _now()
     restatement = FigureRestatement(figure_id=figure.id, value=value, previous_value=figure.value, reason=reason,
                                     state="pending", source=source, requested_by_id=user.id, requested_at=now,
@@ -416,20 +417,20 @@ def decide_restatement(restatement: FigureRestatement, user: User, decision: str
     """Approve (the figure takes the new value, recorded as a `restatement` revision) or reject a pending
     restatement. Office staff decide, never the person who filed it; a rejection needs a note."""
     if decision not in ("approve", "reject"):
-        raise ReportError("未知的操作。")
+        raise ReportError(gettext("未知的操作。"))
     if not user.is_office:
-        raise ReportError("只有领导小组办公室可以审核更正申请。")
+        raise ReportError(gettext("只有领导小组办公室可以审核更正申请。"))
     if expected_version is not None and restatement.version != expected_version:
-        raise ConflictError("该更正申请已被他人处理，请刷新页面。")
+        raise ConflictError(gettext("该更正申请已被他人处理，请刷新页面。"))
     if restatement.state != "pending":
-        raise ReportError(f"该更正申请已{restatement.state_label}，不能重复审核。")
+        raise ReportError(gettext("该更正申请已%(state)s，不能重复审核。", state=gettext(restatement.state_label)))
     if restatement.requested_by_id == user.id:
-        raise ReportError("不能审核本人提交的更正申请。")
+        raise ReportError(gettext("不能审核本人提交的更正申请。"))
     note = (note or "").strip() or None
     if decision == "reject" and not note:
-        raise ReportError("驳回更正申请须填写意见。", "note")
+        raise ReportError(gettext("驳回更正申请须填写意见。"), "note")
     if note and len(note) > REASON_MAX:
-        raise ReportError(f"审核意见不能超过 {REASON_MAX} 个字。", "note")
+        raise ReportError(gettext("审核意见不能超过 %(n)s 个字。", n=REASON_MAX), "note")
     figure = restatement.figure
     now = _now()
     restatement.state = "approved" if decision == "approve" else "rejected"

@@ -195,6 +195,7 @@ CASES: dict[str, list[Case] | str] = {
                                                            "new_password": "a-new-long-passphrase",
                                                            "confirm": "a-new-long-passphrase"})],
     "auth.end_other_sessions": [Case("lx-own", "/account/sessions/end-others", setup=_second_session)],
+    "auth.language": [Case("lx-own", "/account/language", {"locale": "en"})],
     "auth.mfa": "enrolment confirms the secret a GET showed first: walked in tests/auth/test_mfa.py (auth.mfa_enrol)",
     "auth.mfa_recovery_codes": "needs an enrolled, signed-in user: walked in tests/auth/test_mfa.py",
     "auth.mfa_disable": "needs an enrolled, signed-in user: walked in tests/auth/test_mfa.py (auth.mfa_disable)",
