@@ -19,7 +19,7 @@ date: in both cases the total for a period is made from that period's figures al
 summed over periods (the period's kind — monthly, quarterly … — is the chosen period's). Across
 units, a unit whose figure by itself measures the whole target (named in ``reported_by``, or the
 lead when ``lead`` reports, or any unit of a per-unit target: the rule of
-``reminders.services._indicator_for_light``) reports *the whole*; the others (co-owners,
+``reminders.services.indicators_for_light``) reports *the whole*; the others (co-owners,
 implementing league/city governments) report *parts*. The total is the sum of the whole
 figures when at least one is in scope (normally exactly one: the region's), else the sum of the
 parts (e.g. with the unit kind filter set to league/city). A per-unit target is multiplied by
@@ -50,13 +50,18 @@ from ..integrity.models import Flag
 from ..plans.models import Assignment, Indicator, Period, Plan, Section, Task
 from ..reminders.lights import COLOURS, IndicatorProgress, Light, light_for
 from ..reminders.models import LadderStep
-from ..reminders.services import _indicator_for_light, effective_due_joins
+from ..reminders.services import effective_due_joins
 from ..reports.models import Figure, Report
 from ..reports.services import indicator_applies
 from ..review.services import CELL_LEGEND, cell_colour
 from ..timeutil import local_tz, to_local
 from ..units.models import UNIT_KINDS, Unit
 from ..workflow import workflows
+
+try:  # the item lights' rule: which of an assignment's indicators measure the whole target
+    from ..reminders.services import indicators_for_light
+except ImportError:  # its name before it became public
+    from ..reminders.services import _indicator_for_light as indicators_for_light  # type: ignore[attr-defined,no-redef]
 
 UNIT_KIND_LABELS = {"department": "自治区部门", "league_city": "盟市政府", "external": "其他单位"}
 OPEN_FLAG_STATES = ("open", "explained")  # not yet dismissed or confirmed
@@ -186,9 +191,9 @@ def _scoped(query, plan: Plan, filters: Filters, ids: list[int] | None = None):
 
 def reports_whole(indicator: Indicator, unit_name: str, role: str) -> bool:
     """Does this unit's figure by itself measure the indicator's whole target? (The rule of the
-    item lights: reminders.services._indicator_for_light.)"""
+    item lights: reminders.services.indicators_for_light.)"""
     holder = SimpleNamespace(unit=SimpleNamespace(name=unit_name), role=role)
-    return bool(_indicator_for_light(holder, [indicator]))  # type: ignore[arg-type]
+    return bool(indicators_for_light(holder, [indicator]))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -342,7 +347,7 @@ def _light(row: ItemRow, plan: Plan, period: Period, figures: list[tuple[int, De
            workdays: dict[date, int]) -> Light:
     """The item page's light (reminders.services.item_status) for one row."""
     wf = workflows()
-    measured = _indicator_for_light(
+    measured = indicators_for_light(
         SimpleNamespace(unit=SimpleNamespace(name=row.unit_name), role=row.role), row.carried)  # type: ignore[arg-type]
     progress = None
     if row.report_id is not None and measured:
