@@ -237,6 +237,15 @@ CASES: dict[str, list[Case] | str] = {
     "review.overdue": [Case("staff", "/review/overdue",
                             lambda w: {"assignment_id": str(w["item"]), "period_id": str(w["free_period"]),
                                        "message": "请尽快报送本月进展。"})],
+    # the review queue's bulk actions: one audit event per item (ladder.urge, due_override.set, ladder.refer)
+    "review.queue": [
+        Case("staff", "/review/queue", lambda w: {"item": f"{w['item']}-{w['free_period']}", "action": "urge",
+                                                  "message": "请尽快报送本月进展。"}),
+        Case("staff", "/review/queue", lambda w: {"item": f"{w['item']}-{w['free_period']}", "action": "extend",
+                                                  "due": "2025-12-31", "reason": "因系统维护顺延"}),
+        Case("staff", "/review/queue", lambda w: {"item": f"{w['item']}-{w['free_period']}", "action": "refer",
+                                                  "reason": "连续逾期未报"}),
+    ],
     "reminders.inbox_read_all": "marks the user's own messages read: no domain data",
     "reminders.resend": [Case("admin", lambda w: f"/admin/outbox/{w['notice']}/resend", setup=_failed_notice)],
     # figures, flags and cases (docs/integrity.md)
