@@ -22,7 +22,7 @@ from ..plans.access import scope_assignments
 from ..plans.models import STATUS_LABELS, Assignment, Indicator, Period, Plan, Section, Task
 from ..reminders.lights import IndicatorProgress, Light, light_for
 from ..reminders.models import DueOverride
-from ..reminders.services import _indicator_for_light
+from ..reminders.services import indicators_for_light
 from ..reports.models import Figure, Report
 from ..reports.services import current_periods, indicator_applies
 from ..units.models import Unit
@@ -236,7 +236,7 @@ def current_statuses(assignments: list[Assignment], today: date) -> dict[int, Cu
                                                          Report.period_id.in_(period_ids))).scalars():
             reports[r.assignment_id] = r  # a period id belongs to one plan: this is the current one
     indicators = _indicators_by_assignment(assignments)
-    measured = {a.id: _indicator_for_light(a, indicators[a.id]) for a in assignments}
+    measured = {a.id: indicators_for_light(a, indicators[a.id]) for a in assignments}
     figures: dict[int, list[Figure]] = {}
     wanted = {i.id for ms in measured.values() for i in ms}
     if reports and wanted:

@@ -168,13 +168,16 @@ def _step_label(key: str) -> str:
         return key
 
 
-def _indicator_for_light(assignment: Assignment, indicators: list[Indicator]) -> list[Indicator]:
+def indicators_for_light(assignment: Assignment, indicators: list[Indicator]) -> list[Indicator]:
     """Indicators whose figure, from this unit alone, is measured against the whole target:
     a per-unit target, or one the unit reports for everybody (named, or as the lead)."""
     unit_name = assignment.unit.name
     return [i for i in indicators
             if i.per_unit or unit_name in (i.reported_by or [])
             or (assignment.role == "lead" and "lead" in (i.reported_by or []))]
+
+
+_indicator_for_light = indicators_for_light  # the former private name, still imported by areas in progress
 
 
 def item_status(assignment: Assignment, periods: list[Period], reports: dict[int, Report],
@@ -192,7 +195,7 @@ def item_status(assignment: Assignment, periods: list[Period], reports: dict[int
         steps.setdefault(s.period_id, []).append((s, _step_label(s.step)))
     for rows in steps.values():
         rows.sort(key=lambda r: (order.get(r[0].step, 99), r[0].taken_at))
-    measured = _indicator_for_light(assignment, indicators)
+    measured = indicators_for_light(assignment, indicators)
     figures: dict[int, list[Figure]] = {}
     report_ids = [r.id for r in reports.values()]
     if measured and report_ids:
