@@ -294,6 +294,10 @@ CASES.update({
     "plans.draft_discard": [Case("staff", lambda w: f"/plans/drafts/{w['draft']}/discard", setup=_draft)],
 })
 CASES.update(api_audit_cases(Case))
+CASES.update({  # the rankings area: publishing a ranking of the plan's units up to the world's first month
+    "rankings.plan": [Case("staff", lambda w: f"/plans/{w['plan']}/ranking",
+                           lambda w: {"period": str(w["period"]), "note": "测试发布"})],
+})
 
 
 def _walk() -> list[tuple[str, int]]:
