@@ -29,6 +29,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from ..audit import services as audit
 from ..auth.models import User
@@ -236,28 +237,22 @@ def _rows(result: list, today: date) -> list[QueueRow]:
     wf = workflows()
     order = {k: i for i, k in enumerate(wf.ladder.keys)}
     pairs = {(r.assignment_id, r.period_id) for r in result}
+    # both queries run even for an empty page, so that a page runs the same statements whatever it shows
     steps: dict[tuple[int, int], list[tuple[LadderStep, str]]] = {}
-    if pairs:
-        from sqlalchemy.orm import joinedload
-
-        for s in db.session.execute(
-            select(LadderStep).options(joinedload(LadderStep.by_user))
-            .where(LadderStep.assignment_id.in_({a for a, _ in pairs}),
-                   LadderStep.period_id.in_({p for _, p in pairs}))
-        ).scalars():
-            if (s.assignment_id, s.period_id) in pairs:
-                steps.setdefault((s.assignment_id, s.period_id), []).append((s, _step_label(s.step)))
+    for s in db.session.execute(
+        select(LadderStep).options(joinedload(LadderStep.by_user))
+        .where(LadderStep.assignment_id.in_({a for a, _p in pairs}), LadderStep.period_id.in_({p for _a, p in pairs}))
+    ).scalars():
+        if (s.assignment_id, s.period_id) in pairs:
+            steps.setdefault((s.assignment_id, s.period_id), []).append((s, _step_label(s.step)))
     report_ids = [r.report_id for r in result if r.report_id is not None]
     moves: dict[int, list[tuple[ReportTransition, str]]] = {}
-    if report_ids:
-        from sqlalchemy.orm import joinedload
-
-        for t in db.session.execute(
-            select(ReportTransition).options(joinedload(ReportTransition.user))
-            .where(ReportTransition.report_id.in_(report_ids)).order_by(ReportTransition.id)
-        ).scalars():
-            move = wf.report.transitions.get(t.action)
-            moves.setdefault(t.report_id, []).append((t, move.label if move else t.action))
+    for t in db.session.execute(
+        select(ReportTransition).options(joinedload(ReportTransition.user))
+        .where(ReportTransition.report_id.in_(report_ids)).order_by(ReportTransition.id)
+    ).scalars():
+        move = wf.report.transitions.get(t.action)
+        moves.setdefault(t.report_id, []).append((t, move.label if move else t.action))
     rows = []
     for r in result:
         key = (r.assignment_id, r.period_id)
@@ -410,9 +405,9 @@ def _check_selection(pairs: list[tuple[int, int]], today: date, plan_id: int | N
     """The selected items, each an existing active item of its own plan and in the queue now."""
     assignments = {a.id: a for a in db.session.execute(
         select(Assignment.id, Assignment.plan_id, Assignment.active).where(
-            Assignment.id.in_({a for a, _ in pairs}))).all()}
+            Assignment.id.in_({a for a, _p in pairs}))).all()}
     periods = {p.id: p for p in db.session.execute(
-        select(Period.id, Period.plan_id).where(Period.id.in_({p for _, p in pairs}))).all()}
+        select(Period.id, Period.plan_id).where(Period.id.in_({p for _a, p in pairs}))).all()}
     valid = []
     for a_id, p_id in pairs:
         a, p = assignments.get(a_id), periods.get(p_id)
@@ -427,7 +422,7 @@ def _check_selection(pairs: list[tuple[int, int]], today: date, plan_id: int | N
     if not valid:
         return {}
     found = {(r.assignment_id, r.period_id): r for r in db.session.execute(
-        queue_query(today, period_ids=sorted({p for _, p in valid}), assignment_ids=sorted({a for a, _ in valid}))
+        queue_query(today, period_ids=sorted({p for _a, p in valid}), assignment_ids=sorted({a for a, _p in valid}))
     ).all()}
     rows = {}
     for pair in valid:
@@ -457,7 +452,7 @@ def _check_action(action: str, rows: dict, today: date, due: date | None, fail) 
                 fail("due", _("新的截止日期应晚于 %(item)s 当前的截止日期 %(due)s。", item=_name(r),
                               due=r.due.isoformat()))
         latest = db.session.execute(select(func.min(Period.end)).where(
-            Period.id.in_({p for _, p in rows}))).scalar_one() if rows else None
+            Period.id.in_({p for _a, p in rows}))).scalar_one() if rows else None
         if latest is not None and due > latest + timedelta(days=366):
             fail("due", _("新的截止日期不能晚于 %(day)s。", day=(latest + timedelta(days=366)).isoformat()))
     elif action == "refer":
@@ -471,7 +466,7 @@ def _taken(rows: dict, step: str) -> dict[tuple[int, int], date]:
     if not rows:
         return {}
     found = db.session.execute(select(LadderStep.assignment_id, LadderStep.period_id, LadderStep.day).where(
-        LadderStep.assignment_id.in_({a for a, _ in rows}), LadderStep.period_id.in_({p for _, p in rows}),
+        LadderStep.assignment_id.in_({a for a, _p in rows}), LadderStep.period_id.in_({p for _a, p in rows}),
         LadderStep.step == step)).all()
     return {(a, p): day for a, p, day in found if (a, p) in rows}
 
@@ -479,9 +474,9 @@ def _taken(rows: dict, step: str) -> dict[tuple[int, int], date]:
 def _urge(user: User, rows: dict, message: str, today: date) -> None:
     """Each item urged as on the overdue list: a ladder step, a notice per item, an audit event."""
     assignments = {a.id: a for a in db.session.execute(
-        select(Assignment).where(Assignment.id.in_({a for a, _ in rows}))).scalars()}
+        select(Assignment).where(Assignment.id.in_({a for a, _p in rows}))).scalars()}
     periods = {p.id: p for p in db.session.execute(
-        select(Period).where(Period.id.in_({p for _, p in rows}))).scalars()}
+        select(Period).where(Period.id.in_({p for _a, p in rows}))).scalars()}
     for a_id, p_id in rows:
         reminders.manual_urge(user, assignments[a_id], periods[p_id], message, today)
 
@@ -489,9 +484,9 @@ def _urge(user: User, rows: dict, message: str, today: date) -> None:
 def _extend(user: User, rows: dict, due: date, reason: str) -> None:
     """A due-date override per item (assignment and period), through the reminder services."""
     assignments = {a.id: a for a in db.session.execute(
-        select(Assignment).where(Assignment.id.in_({a for a, _ in rows}))).scalars()}
+        select(Assignment).where(Assignment.id.in_({a for a, _p in rows}))).scalars()}
     periods = {p.id: p for p in db.session.execute(
-        select(Period).where(Period.id.in_({p for _, p in rows}))).scalars()}
+        select(Period).where(Period.id.in_({p for _a, p in rows}))).scalars()}
     for a_id, p_id in rows:
         reminders.set_due_override(user, periods[p_id], assignments[a_id], due, reason)
 
