@@ -24,6 +24,7 @@ from app.plans.models import Assignment, Period, Task
 from app.reports import services as reports
 from app.units.models import Unit, UnitGroup
 from tests.api.audit_cases import api_audit_cases
+from tests.briefs.audit_cases import briefs_audit_cases
 from tests.conftest import PASSWORD
 
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -294,6 +295,7 @@ CASES.update({
     "plans.draft_discard": [Case("staff", lambda w: f"/plans/drafts/{w['draft']}/discard", setup=_draft)],
 })
 CASES.update(api_audit_cases(Case))
+CASES.update(briefs_audit_cases(Case))  # issuing a brief, marking a good practice and taking the mark away
 CASES.update({  # the rankings area: publishing a ranking of the plan's units up to the world's first month
     "rankings.plan": [Case("staff", lambda w: f"/plans/{w['plan']}/ranking",
                            lambda w: {"period": str(w["period"]), "note": "测试发布"})],
