@@ -72,8 +72,12 @@ def _build(ident: str, *, trend: bool = True) -> services.Dashboard:
 @office_view_required
 def plan(ident: str):
     d = _build(ident)
-    return render_template("dashboard/plan.html", d=d, wf=workflows().report, legend=services.CELL_LEGEND,
-                           colours=services.COLOURS, kinds=services.UNIT_KIND_LABELS, args=d.filters.as_args())
+    # labels translated once, not once per matrix cell
+    cell_labels = {k: gettext(v) for k, v in services.CELL_LEGEND.items()}
+    light_labels = {k: gettext(v) for k, v in services.COLOURS.items()}
+    return render_template("dashboard/plan.html", d=d, wf=workflows().report, cell_labels=cell_labels,
+                           light_labels=light_labels, colours=services.COLOURS, kinds=services.UNIT_KIND_LABELS,
+                           args=d.filters.as_args())
 
 
 @bp.route("/plans/<ident>/dashboard.json")

@@ -172,7 +172,7 @@ def chosen_period(plan: Plan, options: Options, filters: Filters, today: date) -
 
 def _scoped(query, plan: Plan, filters: Filters, ids: list[int] | None = None):
     """Restrict a query over Assignment (joined to Task and Unit) to the dashboard's scope."""
-    query = query.where(Assignment.plan_id == plan.id, Assignment.active)
+    query = query.where(Assignment.plan_id == plan.id, Assignment.active, Task.plan_id == plan.id)
     if filters.section_id is not None:
         query = query.where(Task.section_id == filters.section_id)
     if filters.task_id is not None:
@@ -344,8 +344,9 @@ def _period_figures(period: Period | None) -> dict[int, list[tuple[int, Decimal,
 
 
 def _light(row: ItemRow, plan: Plan, period: Period, figures: list[tuple[int, Decimal, str]], today: date,
-           workdays: dict[date, int]) -> Light:
-    """The item page's light (reminders.services.item_status) for one row."""
+           workdays: dict[date, int], seen: dict[tuple, Light]) -> Light:
+    """The item page's light (reminders.services.item_status) for one row. ``light_for`` is pure, so
+    rows with the same inputs share one call (``seen``)."""
     wf = workflows()
     measured = indicators_for_light(
         SimpleNamespace(unit=SimpleNamespace(name=row.unit_name), role=row.role), row.carried)  # type: ignore[arg-type]
@@ -363,8 +364,11 @@ def _light(row: ItemRow, plan: Plan, period: Period, figures: list[tuple[int, De
     due = row.due or period.due
     if due not in workdays:
         workdays[due] = wf.calendar.workdays_between(today, due)
-    return light_for(due=due, today=today, submitted=row.submitted, workdays_left=workdays[due], rules=wf.lights,
-                     period_start=period.start, indicator=progress)
+    key = (due, row.submitted, progress)
+    if key not in seen:
+        seen[key] = light_for(due=due, today=today, submitted=row.submitted, workdays_left=workdays[due],
+                              rules=wf.lights, period_start=period.start, indicator=progress)
+    return seen[key]
 
 
 # --------------------------------------------------------------------------- the dashboard
@@ -450,6 +454,9 @@ class Dashboard:
     units: list[tuple[int, str, str]]  # matrix columns
     cells: dict[tuple[int, int], ItemRow]
     trend: Trend | None
+    lines: list[tuple[Task, list[tuple[int, ItemRow | None]]]] = field(default_factory=list)
+    """The matrix by task: runs of (1, cell) or (n, None) for n empty columns side by side, so a
+    sparse matrix (hundreds of units, a few per task) is drawn with one empty cell per gap."""
 
 
 def build(plan: Plan, args: Any, today: date, *, trend: bool = True) -> Dashboard:
@@ -462,6 +469,7 @@ def build(plan: Plan, args: Any, today: date, *, trend: bool = True) -> Dashboar
     figures = _period_figures(period)
     submitted_states = set(workflows().report.submitted_states())
     workdays: dict[date, int] = {}
+    seen: dict[tuple, Light] = {}
     for row in rows:
         row.carried = carried_indicators(row, indicators, first_task, plan.implementing_group)
         row.submitted = row.state in submitted_states
@@ -470,7 +478,7 @@ def build(plan: Plan, args: Any, today: date, *, trend: bool = True) -> Dashboar
         row.on_time = on_time(row.first_submitted_at, row.state, row.due, submitted_states)
         row.cell = cell_colour(row.state, row.due, today) if period else "open"
         if period is not None:
-            row.light = _light(row, plan, period, figures.get(row.assignment_id, []), today, workdays)
+            row.light = _light(row, plan, period, figures.get(row.assignment_id, []), today, workdays, seen)
     light_counts = dict.fromkeys(COLOURS, 0)
     for row in rows:
         if row.light is not None:
@@ -493,11 +501,24 @@ def build(plan: Plan, args: Any, today: date, *, trend: bool = True) -> Dashboar
         unit_seen.setdefault(r.unit_id, (r.unit_id, r.unit_name, r.unit_kind))
     units = sorted(unit_seen.values(), key=lambda u: (KIND_ORDER.get(u[2], 3), u[0]))
     cells = {(r.task_id, r.unit_id): r for r in rows}
+    tasks = [t for t in options.tasks if t.id in task_ids]
+    lines = [(t, matrix_runs([cells.get((t.id, u[0])) for u in units])) for t in tasks]
     result = Dashboard(plan, today, options, filters, notes, period, rows, light_counts, counts, panels,
-                       [t for t in options.tasks if t.id in task_ids], units, cells, None)
+                       tasks, units, cells, None, lines)
     if trend and period is not None:
         result.trend = _trend(plan, period, options, filters, rows, indicators, panels)
     return result
+
+
+def matrix_runs(cells: list[ItemRow | None]) -> list[tuple[int, ItemRow | None]]:
+    """Pure: a matrix line as runs: (1, cell) for each cell, (n, None) for n empty columns in a row."""
+    runs: list[tuple[int, ItemRow | None]] = []
+    for cell in cells:
+        if cell is None and runs and runs[-1][1] is None:
+            runs[-1] = (runs[-1][0] + 1, None)
+        else:
+            runs.append((1, cell))
+    return runs
 
 
 def _indicator_panels(plan: Plan, period: Period | None, rows: list[ItemRow], indicators: list[Indicator],
@@ -544,26 +565,29 @@ CHART_W, CHART_H, CHART_PAD = 560, 160, 24
 
 def _trend(plan: Plan, period: Period, options: Options, filters: Filters, rows: list[ItemRow],
            indicators: list[Indicator], panels: list[IndicatorPanel]) -> Trend:
-    """Per period of the chosen period's kind: two GROUP BY/one figure statement."""
+    """Per period of the chosen period's kind: one GROUP BY over the reports, one over the figures.
+
+    Every period counts the same assignments (those in scope now), so the denominator is their number;
+    the GROUP BY reads only the reports there are (by the (assignment, period) index)."""
     periods = [p for p in options.periods if p.kind == period.kind]
     ids = [r.assignment_id for r in rows] if filters.light is not None else None
     submitted_states = list(workflows().report.submitted_states())
     base = (select(Period.id).select_from(Assignment)
             .join(Task, Task.id == Assignment.task_id).join(Unit, Unit.id == Assignment.unit_id)
-            .join(Period, and_(Period.plan_id == Assignment.plan_id, Period.kind == period.kind))
-            .outerjoin(Report, and_(Report.assignment_id == Assignment.id, Report.period_id == Period.id)))
+            .join(Report, Report.assignment_id == Assignment.id)
+            .join(Period, and_(Period.id == Report.period_id, Period.kind == period.kind)))
     query, due = effective_due_joins(base)
     is_submitted = Report.state.in_(submitted_states)
     query = _scoped(query.add_columns(
-        func.count(Assignment.id).label("items"),
         func.sum(case((is_submitted, 1), else_=0)).label("submitted"),
         func.sum(case((and_(is_submitted, local_day_sql(Report.first_submitted_at) <= due), 1), else_=0))
         .label("on_time"),
         func.sum(case((Report.state == "accepted", 1), else_=0)).label("accepted"),
     ), plan, filters, ids).group_by(Period.id)
     found = {r.id: r for r in db.session.execute(query)}
-    points = [TrendPoint(p, int(found[p.id].items), int(found[p.id].submitted or 0), int(found[p.id].on_time or 0),
-                         int(found[p.id].accepted or 0)) if p.id in found else TrendPoint(p, 0, 0, 0, 0)
+    items = len(rows)
+    points = [TrendPoint(p, items, int(found[p.id].submitted or 0), int(found[p.id].on_time or 0),
+                         int(found[p.id].accepted or 0)) if p.id in found else TrendPoint(p, items, 0, 0, 0)
               for p in periods]
     # indicator totals per period: the accepted figures of the rows' indicators, one statement
     holders: dict[int, ItemRow] = {r.assignment_id: r for r in rows}
