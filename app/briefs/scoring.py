@@ -70,16 +70,18 @@ class Scoring:
 
 def load_scoring(path: str | Path) -> Scoring:
     """Load and validate the scoring file; raises WorkflowFileError naming the file and the line."""
-    from ..workflow import fail, load_yaml_with_lines
+    from ..workflow import WorkflowFileError, fail, load_yaml_with_lines
 
     path = Path(path)
     data, root = load_yaml_with_lines(path)
     if not isinstance(data, dict):
         raise fail(path, root, (), "expected a mapping with version, effective, components and grades")
-    unknown = sorted(set(data) - {"version", "effective", "components", "grades"})
+    unknown = [k for k in data if k not in ("version", "effective", "components", "grades")]
     if unknown:
-        raise fail(path, root, (unknown[0],), f"unknown key {unknown[0]!r} (allowed: version, effective, "
-                                              "components, grades)")
+        key_node = next((k for k, _ in getattr(root, "value", []) if k.value == unknown[0]), None)
+        line = f", line {key_node.start_mark.line + 1}" if key_node is not None else ""
+        raise WorkflowFileError(f"{path}{line}: unknown key {unknown[0]!r} (allowed: version, effective, "
+                                "components, grades)")
     version = data.get("version")
     if not isinstance(version, (str, int, float)) or isinstance(version, bool) or not str(version).strip():
         raise fail(path, root, ("version",), "'version' must be a non-empty text, e.g. \"2025.1\"")
