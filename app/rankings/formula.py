@@ -243,7 +243,8 @@ class UnitInputs:
     returned: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"unit_id": self.unit_id, "unit": self.unit, "kind": self.kind, "due": self.due,
+                **{k: getattr(self, k) for k in COUNT_KEYS}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> UnitInputs:
@@ -263,7 +264,9 @@ class RankedRow:
     counts: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"unit_id": self.unit_id, "unit": self.unit, "kind": self.kind, "due": self.due,
+                "values": dict(self.values), "lagging": dict(self.lagging), "score": self.score, "rank": self.rank,
+                "counts": dict(self.counts)}
 
 
 def _q(value: Decimal, places: Decimal) -> Decimal:
@@ -287,10 +290,12 @@ def lagging_degree(formula: Formula, measure: Measure, unit: UnitInputs) -> Deci
     return _q(min(per / measure.cap, Decimal(1)), RATE_PLACES)
 
 
-def score(formula: Formula, unit: UnitInputs) -> Decimal:
-    total = formula.total_weight
-    weighted = sum((m.weight * lagging_degree(formula, m, unit) for m in formula.measures), Decimal(0))
-    return _q(weighted * 100 / total, SCORE_PLACES)
+def score(formula: Formula, unit: UnitInputs, lagging: Mapping[str, Decimal] | None = None) -> Decimal:
+    """The lagging score 0–100 (``lagging``: the degrees already computed, by measure key)."""
+    if lagging is None:
+        lagging = {m.key: lagging_degree(formula, m, unit) for m in formula.measures}
+    weighted = sum((m.weight * lagging[m.key] for m in formula.measures), Decimal(0))
+    return _q(weighted * 100 / formula.total_weight, SCORE_PLACES)
 
 
 def rank_units(formula: Formula, inputs: Iterable[UnitInputs]) -> list[RankedRow]:
@@ -301,14 +306,15 @@ def rank_units(formula: Formula, inputs: Iterable[UnitInputs]) -> list[RankedRow
     unranked: list[RankedRow] = []
     for unit in inputs:
         values = {m.key: str(measure_value(m, unit)) for m in formula.measures}
-        lagging = {m.key: str(lagging_degree(formula, m, unit)) for m in formula.measures}
+        degrees = {m.key: lagging_degree(formula, m, unit) for m in formula.measures}
+        lagging = {k: str(v) for k, v in degrees.items()}
         counts = {k: getattr(unit, k) for k in COUNT_KEYS}
         if unit.due < formula.min_due_reports:
             unranked.append(RankedRow(unit.unit_id, unit.unit, unit.kind, unit.due, values, lagging, None, None,
                                       counts))
             continue
-        s = score(formula, unit)
-        ties = tuple(-lagging_degree(formula, formula.measure(k), unit) for k in formula.tie_break)
+        s = score(formula, unit, degrees)
+        ties = tuple(-degrees[k] for k in formula.tie_break)
         row = RankedRow(unit.unit_id, unit.unit, unit.kind, unit.due, values, lagging, str(s), None, counts)
         rows.append(((-s, *ties), row))
     rows.sort(key=lambda pair: (pair[0], pair[1].unit, pair[1].unit_id))

@@ -100,20 +100,39 @@ def plan(ident: str):
                                error=exc.message, form=form, unit_kind=unit_kind, kinds=services.KIND_LABELS,
                                past=services.publications(plan), local=to_local), status
     return render_template("rankings/plan.html", plan=plan, periods=periods, period=period, ranking=ranking,
-                           table=_table(ranking.formula, [r.to_dict() for r in ranking.rows]),
+                           table=_table(ranking.formula, [r.to_dict() for r in ranking.rows], plan, period),
                            words=services.formula_words(ranking.formula), form=form, unit_kind=unit_kind,
                            kinds=services.KIND_LABELS, past=services.publications(plan),
                            may_publish=current_user.is_office, as_of=to_local(ranking.as_of), error=None,
                            local=to_local), status
 
 
-def _table(formula: Formula, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows as the page shows them: each measure's text beside its key."""
+ITEM_MEASURES = ("overdue", "urges", "returned")
+
+
+def _table(formula: Formula, rows: Sequence[dict[str, Any]], plan: Plan | None = None,
+           period: Period | None = None) -> list[dict[str, Any]]:
+    """Rows as the page shows them: each measure's text and, with a plan, the link to the items
+    behind it (URLs built once and extended per unit: hundreds of rows, one url_for each)."""
+    unit_base = flags_base = None
+    if plan is not None:
+        unit_base = url_for(".unit", ident=plan.slug, unit_id=0).removesuffix("0")
+        flags_base = url_for("integrity.flags", plan=plan.id, state="pending")
+    query, sep = (f"?period={period.id}", "&") if period else ("", "?")
     out = []
     for r in rows:
-        cells = [(m.key, _shown(m.key, r["values"].get(m.key)), (r.get("counts") or {}).get(m.key)) for m in
-                 formula.measures]
-        out.append({**r, "cells": cells, "kind_label": services.kind_label(r["kind"])})
+        counts = r.get("counts") or {}
+        href = f"{unit_base}{r['unit_id']}{query}" if unit_base else None
+        cells = []
+        for m in formula.measures:
+            link = None
+            if href and counts.get(m.key):
+                if m.key in ITEM_MEASURES:
+                    link = f"{href}{sep}measure={m.key}"
+                elif m.key == "open_flags":
+                    link = f"{flags_base}&unit={r['unit_id']}"
+            cells.append((m.key, _shown(m.key, r["values"].get(m.key)), link))
+        out.append({**r, "cells": cells, "kind_label": services.kind_label(r["kind"]), "href": href})
     return out
 
 
