@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import or_, select
 
 from ..audit import services as audit
@@ -83,8 +84,20 @@ class ImportResult:
         return not self.errors
 
     def summary_zh(self) -> str:
-        return (f"共 {self.rows} 行：新填 {self.created} 个数值，修改 {self.changed} 个，未变 {self.unchanged} 个，"
-                f"提交更正申请 {self.restatements} 个，新建报告草稿 {self.reports_created} 份。")
+        return gettext("共 %(rows)s 行：新填 %(created)s 个数值，修改 %(changed)s 个，未变 %(unchanged)s 个，"
+                       "提交更正申请 %(restatements)s 个，新建报告草稿 %(reports)s 份。", rows=self.rows,
+                       created=self.created, changed=self.changed, unchanged=self.unchanged,
+                       restatements=self.restatements, reports=self.reports_created)
+
+
+def row_error(number: int, message: str) -> str:
+    return gettext("第 %(n)s 行：%(message)s", n=number, message=message)
+
+
+def _row_of(error: str) -> int:
+    """The row number an error message names first (its only number before the message, in any language)."""
+    found = re.search(r"\d+", error)
+    return int(found.group(0)) if found else 0
 
 
 # --- reading the file ---------------------------------------------------------------------------------------
@@ -97,13 +110,13 @@ def max_bytes() -> int:
 def read_rows(data: bytes) -> list[tuple[int, list[Any]]]:
     """(row number, cells) of every row, header included; the type is told by the content, not the name."""
     if len(data) > max_bytes():
-        raise ImportFileError(f"文件过大（上限 {max_bytes() // 1024 // 1024} MB）。")
+        raise ImportFileError(gettext("文件过大（上限 %(n)s MB）。", n=max_bytes() // 1024 // 1024))
     if not data.strip():
-        raise ImportFileError("文件是空的。")
+        raise ImportFileError(gettext("文件是空的。"))
     if data.startswith(b"PK\x03\x04"):
         return _read_xlsx(data)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后再上传。")
+        raise ImportFileError(gettext("不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV 后再上传。"))
     return _read_csv(data)
 
 
@@ -112,24 +125,24 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[Any]]]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = set(archive.namelist())
         if "xl/workbook.xml" not in names:
-            raise ImportFileError("文件不是 Excel（.xlsx）工作簿，也不是 CSV 文本。")
+            raise ImportFileError(gettext("文件不是 Excel（.xlsx）工作簿，也不是 CSV 文本。"))
         if sum(info.file_size for info in archive.infolist()) > XLSX_MAX_UNCOMPRESSED:
-            raise ImportFileError("Excel 文件解压后过大，请拆分后上传。")
+            raise ImportFileError(gettext("Excel 文件解压后过大，请拆分后上传。"))
     except zipfile.BadZipFile:
-        raise ImportFileError("Excel 文件已损坏，无法读取。") from None
+        raise ImportFileError(gettext("Excel 文件已损坏，无法读取。")) from None
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds on a damaged or foreign workbook
-        raise ImportFileError("Excel 文件无法读取，请检查文件是否损坏或加密。") from None
+        raise ImportFileError(gettext("Excel 文件无法读取，请检查文件是否损坏或加密。")) from None
     try:
         sheet = workbook.worksheets[0]
         rows = []
         limit = int(current_app.config.get("FIGURE_IMPORT_MAX_ROWS") or MAX_ROWS_DEFAULT)
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             if number > limit + 1:
-                raise ImportFileError(f"行数过多（上限 {limit} 行），请拆分后上传。")
+                raise ImportFileError(gettext("行数过多（上限 %(n)s 行），请拆分后上传。", n=limit))
             rows.append((number, list(row)))
         return rows
     finally:
@@ -138,7 +151,7 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[Any]]]:
 
 def _decode(data: bytes) -> str:
     if b"\x00" in data:
-        raise ImportFileError("文件不是 CSV 文本或 Excel（.xlsx）文件。")
+        raise ImportFileError(gettext("文件不是 CSV 文本或 Excel（.xlsx）文件。"))
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="strict")
     for encoding in ("utf-8", "gb18030"):
@@ -146,14 +159,14 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ImportFileError("无法识别文件编码，请保存为 UTF-8 或 GB18030 编码的 CSV。")
+    raise ImportFileError(gettext("无法识别文件编码，请保存为 UTF-8 或 GB18030 编码的 CSV。"))
 
 
 def _read_csv(data: bytes) -> list[tuple[int, list[Any]]]:
     try:
         text = _decode(data)
     except UnicodeDecodeError:
-        raise ImportFileError("CSV 文件编码有误，请保存为 UTF-8 编码。") from None
+        raise ImportFileError(gettext("CSV 文件编码有误，请保存为 UTF-8 编码。")) from None
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first and "," not in first else ","
     limit = int(current_app.config.get("FIGURE_IMPORT_MAX_ROWS") or MAX_ROWS_DEFAULT)
@@ -161,10 +174,10 @@ def _read_csv(data: bytes) -> list[tuple[int, list[Any]]]:
     try:
         for number, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
             if number > limit + 1:
-                raise ImportFileError(f"行数过多（上限 {limit} 行），请拆分后上传。")
+                raise ImportFileError(gettext("行数过多（上限 %(n)s 行），请拆分后上传。", n=limit))
             rows.append((number, row))
     except csv.Error as exc:
-        raise ImportFileError(f"CSV 格式有误：{exc}") from None
+        raise ImportFileError(gettext("CSV 格式有误：%(error)s", error=exc)) from None
     return rows
 
 
@@ -189,7 +202,8 @@ def _header(cells: list[Any]) -> dict[str, int]:
             found[key] = index
     missing = [COLUMN_LABELS[k] for k in REQUIRED if k not in found]
     if missing:
-        raise ImportFileError(f"表头缺少“{'”“'.join(missing)}”列（第一行应为列名：单位、指标、周期、数值，可选填报时间、原因、方案）。")
+        raise ImportFileError(gettext("表头缺少“%(columns)s”列（第一行应为列名：单位、指标、周期、数值，可选填报时间、原因、方案）。",
+                                      columns="”“".join(missing)))
     return found
 
 
@@ -209,14 +223,14 @@ def _month_of(cell: Any) -> tuple[int, int] | None:
 
 def _value(cell: Any, indicator: Indicator, max_abs: Decimal) -> Decimal:
     if isinstance(cell, bool):
-        raise ValueError("请输入数字，例如 12.5。")
+        raise ValueError(gettext("请输入数字，例如 12.5。"))
     if isinstance(cell, int):
         cell = str(cell)
     elif isinstance(cell, float):
         cell = repr(cell)
     value = parse_decimal(_text(cell), allow_negative=indicator.allow_negative, max_abs=max_abs)
     if value is None:
-        raise ValueError("数值为空。")
+        raise ValueError(gettext("数值为空。"))
     return value
 
 
@@ -241,12 +255,12 @@ def _entered_at(cell: Any, now_utc: datetime) -> datetime | None:
             except ValueError:
                 continue
         else:
-            raise ValueError(f"填报时间“{text}”格式有误，应如 2025-10-05 09:30。")
+            raise ValueError(gettext("填报时间“%(text)s”格式有误，应如 2025-10-05 09:30。", text=text))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=local_tz())
     utc = moment.astimezone(UTC).replace(tzinfo=None)
     if utc > now_utc + timedelta(minutes=5):
-        raise ValueError("填报时间晚于当前时间。")
+        raise ValueError(gettext("填报时间晚于当前时间。"))
     return utc
 
 
@@ -288,12 +302,14 @@ class _Lookup:
         by_key = [i for i in found if i.key == text]
         found = by_key or found
         if not found:
-            where = f"在方案“{plan.code}”中" if plan else ""
-            raise ValueError(f"指标“{text}”{where}不存在（可填指标名称或代码）。")
+            if plan:
+                raise ValueError(gettext("指标“%(text)s”在方案“%(plan)s”中不存在（可填指标名称或代码）。", text=text,
+                                         plan=plan.code))
+            raise ValueError(gettext("指标“%(text)s”不存在（可填指标名称或代码）。", text=text))
         if len(found) > 1:
             if len({i.plan_id for i in found}) > 1:
-                raise ValueError(f"指标“{text}”在多个实施方案中都有，请在“方案”列注明方案。")
-            raise ValueError(f"指标名称“{text}”不唯一，请改填指标代码。")
+                raise ValueError(gettext("指标“%(text)s”在多个实施方案中都有，请在“方案”列注明方案。", text=text))
+            raise ValueError(gettext("指标名称“%(text)s”不唯一，请改填指标代码。", text=text))
         return found[0]
 
     def period(self, cell: Any, indicator: Indicator) -> Period:
@@ -306,7 +322,7 @@ class _Lookup:
                 found = next((p for p in periods if p.kind == "monthly" and (p.start.year, p.start.month) == month),
                              None)
         if found is None:
-            raise ValueError(f"报送周期“{text}”不存在（应如 2025年10月 或 2025-10）。")
+            raise ValueError(gettext("报送周期“%(text)s”不存在（应如 2025年10月 或 2025-10）。", text=text))
         return found
 
     def assignment(self, unit: Unit, indicator: Indicator) -> Assignment | None:
@@ -319,11 +335,11 @@ class _Lookup:
 def _table(rows: list[tuple[int, list[Any]]]) -> list[tuple[int, dict[str, Any]]]:
     body = [(n, cells) for n, cells in rows if not all(_blank(c) for c in cells)]
     if not body:
-        raise ImportFileError("文件是空的。")
+        raise ImportFileError(gettext("文件是空的。"))
     (_, header), data = body[0], body[1:]
     columns = _header(header)
     if not data:
-        raise ImportFileError("文件只有表头，没有数据行。")
+        raise ImportFileError(gettext("文件只有表头，没有数据行。"))
     return [(n, {k: (cells[i] if i < len(cells) else None) for k, i in columns.items()}) for n, cells in data]
 
 
@@ -335,43 +351,43 @@ def _parse(table: list[tuple[int, dict[str, Any]]], user: User, errors: list[str
     parsed: list[_Row] = []
     for number, cells in table:
         def bad(message: str, number: int = number) -> None:
-            errors.append(f"第 {number} 行：{message}")
+            errors.append(row_error(number, message))
 
         try:
             unit_name = _text(cells.get("unit"))
             if not unit_name:
-                raise ValueError("“单位”为空。")
+                raise ValueError(gettext("“单位”为空。"))
             unit = lookup.units.get(unit_name)
             if unit is None:
-                raise ValueError(f"单位“{unit_name}”不存在。")
+                raise ValueError(gettext("单位“%(name)s”不存在。", name=unit_name))
             if not user.is_office and unit.id != user.unit_id:
-                raise ValueError(f"只能导入本单位的数据，“{unit_name}”不是本单位。")
+                raise ValueError(gettext("只能导入本单位的数据，“%(name)s”不是本单位。", name=unit_name))
             plan = None
             if not _blank(cells.get("plan")):
                 plan = lookup.plan(_text(cells.get("plan")))
                 if plan is None:
-                    raise ValueError(f"实施方案“{_text(cells.get('plan'))}”不存在。")
+                    raise ValueError(gettext("实施方案“%(name)s”不存在。", name=_text(cells.get("plan"))))
             indicator_text = _text(cells.get("indicator"))
             if not indicator_text:
-                raise ValueError("“指标”为空。")
+                raise ValueError(gettext("“指标”为空。"))
             indicator = lookup.indicator(indicator_text, plan)
             if _blank(cells.get("period")):
-                raise ValueError("“周期”为空。")
+                raise ValueError(gettext("“周期”为空。"))
             period = lookup.period(cells.get("period"), indicator)
             value = _value(cells.get("value"), indicator, max_abs)
             entered_at = _entered_at(cells.get("entered_at"), now)
             reason = _text(cells.get("reason")) or None
             if reason and len(reason) > services.REASON_MAX:
-                raise ValueError(f"原因不能超过 {services.REASON_MAX} 个字。")
+                raise ValueError(gettext("原因不能超过 %(n)s 个字。", n=services.REASON_MAX))
             assignment = lookup.assignment(unit, indicator)
             if assignment is None:
-                raise ValueError(f"单位“{unit.name}”不填报指标“{indicator.name}”。")
+                raise ValueError(gettext("单位“%(unit)s”不填报指标“%(indicator)s”。", unit=unit.name, indicator=indicator.name))
         except ValueError as exc:
             bad(str(exc))
             continue
         key = (unit.id, indicator.id, period.id)
         if key in seen:
-            bad(f"与第 {seen[key]} 行重复（同一单位、指标和周期）。")
+            bad(gettext("与第 %(n)s 行重复（同一单位、指标和周期）。", n=seen[key]))
             continue
         seen[key] = number
         parsed.append(_Row(number, unit, indicator, period, assignment, value, entered_at, reason))
@@ -400,17 +416,17 @@ def _check(row: _Row, report: Report | None, figure: Figure | None) -> str:
         try:
             services.revision_reason(report, [row.indicator.id], row.reason)
         except services.ReportError:
-            raise ValueError("该报告已报送过，修改数值须在“原因”列填写修改原因。") from None
+            raise ValueError(gettext("该报告已报送过，修改数值须在“原因”列填写修改原因。")) from None
         return "set"
     if services.is_locked(report):
         if figure is None:
-            raise ValueError("该报告已审核通过，不能再补充新的数值。")
+            raise ValueError(gettext("该报告已审核通过，不能再补充新的数值。"))
         if not row.reason:
-            raise ValueError("该报告已审核通过，修改须在“原因”列填写更正原因（将作为更正申请，待领导小组办公室审核）。")
+            raise ValueError(gettext("该报告已审核通过，修改须在“原因”列填写更正原因（将作为更正申请，待领导小组办公室审核）。"))
         if services.pending_restatement(figure) is not None:
-            raise ValueError("该数值已有待审核的更正申请。")
+            raise ValueError(gettext("该数值已有待审核的更正申请。"))
         return "restate"
-    raise ValueError(f"该报告{wf.label(report.state)}、正在审核，暂不能修改。")
+    raise ValueError(gettext("该报告%(state)s、正在审核，暂不能修改。", state=gettext(wf.label(report.state))))
 
 
 def import_figures(data: bytes, user: User, filename: str | None = None) -> ImportResult:
@@ -420,7 +436,7 @@ def import_figures(data: bytes, user: User, filename: str | None = None) -> Impo
     changes are in the session for the caller to commit."""
     result = ImportResult()
     if not (user.is_office or (user.role == "liaison" and user.unit_id)):
-        raise ImportFileError("您无权导入数据。")
+        raise ImportFileError(gettext("您无权导入数据。"))
     table = _table(read_rows(data))
     result.rows = len(table)
     rows = _parse(table, user, result.errors)
@@ -432,9 +448,9 @@ def import_figures(data: bytes, user: User, filename: str | None = None) -> Impo
         try:
             plan.append((row, report, _check(row, report, figure)))
         except ValueError as exc:
-            result.errors.append(f"第 {row.number} 行：{exc}")
+            result.errors.append(row_error(row.number, str(exc)))
     if result.errors:
-        result.errors.sort(key=lambda e: int(re.match(r"第 (\d+) 行", e).group(1)) if e.startswith("第 ") else 0)
+        result.errors.sort(key=_row_of)
         db.session.rollback()
         return result
     try:

@@ -18,7 +18,7 @@ EN_PO = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"
 EN_MO = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.mo"
 KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "N_": None, "ngettext": (1, 2)}
 
-# The pages a liaison uses, the navigation and the account pages, and the Python code whose messages,
+# The pages a liaison uses (and the rest of the reports area), the navigation and the account pages, and the Python code whose messages,
 # labels and validation errors show on them: every msgid of these must have an English translation.
 LIAISON_SOURCES = [
     "app/templates/base.html", "app/templates/macros.html", *sorted(
@@ -26,6 +26,7 @@ LIAISON_SOURCES = [
     "app/templates/reports/my_items.html", "app/templates/reports/item.html",
     "app/templates/reports/report_form.html", "app/templates/reports/restate.html",
     "app/templates/reminders/inbox.html", "app/templates/reminders/notice.html",
+    "app/templates/reports/import.html", "app/templates/reports/restatements.html", "app/reports/importing.py",
     "app/auth/forms.py", "app/auth/routes.py", "app/auth/services.py", "app/auth/throttle.py",
     "app/auth/passwords.py", "app/auth/models.py",
     "app/reports/forms.py", "app/reports/routes.py", "app/reports/figure_routes.py", "app/reports/services.py",

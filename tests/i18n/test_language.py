@@ -107,3 +107,20 @@ def test_english_login_messages_after_switching(app, world, login):
     wrong = client.post("/account/password", data={"current_password": "wrong-one", "new_password": "x",
                                                    "confirm": "y"})
     assert "The two new passwords do not match." in wrong.text
+
+
+def test_bulk_import_errors_in_english_name_their_rows_in_order(app, world, login):
+    import io
+
+    client = login(app.test_client(), "lx-own")
+    client.post("/account/language", data={"locale": "en"})
+    csv = ("单位,指标,周期,数值\n"
+           "自治区工业和信息化厅,不存在的指标,2025-10,1\n"
+           "自治区教育厅,不存在的指标,2025-10,1\n").encode()
+    response = client.post("/figures/import", data={"file": (io.BytesIO(csv), "figures.csv")},
+                           content_type="multipart/form-data")
+    text = response.text
+    assert "nothing was imported (2 errors)" in text
+    assert text.index("Row 2: ") < text.index("Row 3: ")
+    assert "There is no indicator “不存在的指标”" in text
+    assert "You can import only your own unit&#39;s data; “自治区教育厅” is not your unit." in text
