@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import services as audit
@@ -80,15 +80,23 @@ def indicators_for(assignment: Assignment) -> list[Indicator]:
 
 
 def current_periods(plan_ids: set[int], on: date, kind: str = "monthly") -> dict[int, Period]:
-    """The current period of each plan, in one query (see current_period)."""
-    rows = db.session.execute(
-        select(Period).where(Period.plan_id.in_(list(plan_ids)), Period.kind == kind).order_by(Period.start)
-    ).scalars().all() if plan_ids else []
-    result: dict[int, Period] = {}
-    for p in rows:
-        if p.plan_id not in result or p.start <= on:
-            result[p.plan_id] = p
-    return result
+    """The current period of each plan, in one query (see current_period).
+
+    The database picks each plan's one period (a window ranking: the started ones first, latest start
+    first; else the earliest), so a liaison in many plans loads one period per plan, not all of them."""
+    if not plan_ids:
+        return {}
+    started = Period.start <= on
+    ranked = (
+        select(Period.id, func.row_number().over(
+            partition_by=Period.plan_id,
+            order_by=(case((started, 0), else_=1), case((started, Period.start)).desc(), Period.start,
+                      Period.id.desc())).label("rank"))
+        .where(Period.plan_id.in_(sorted(plan_ids)), Period.kind == kind)
+        .subquery()
+    )
+    rows = db.session.execute(select(Period).join(ranked, ranked.c.id == Period.id).where(ranked.c.rank == 1))
+    return {p.plan_id: p for p in rows.scalars()}
 
 
 def current_period(plan: Plan, today: date, kind: str = "monthly") -> Period | None:

@@ -8,7 +8,9 @@ Exactly the requests bench/bench_load.py makes (a liaison: /items, an item, the 
 a submit; staff: a plan's matrix, the overdue list of all plans and of one plan, a submitted report),
 through Flask's test client with a real login (the server-side session is checked on every request as
 under gunicorn), with the configuration the load test gives gunicorn (APP_ENV=production, TODAY fixed at
-the data's date). No network, no other process: this is the cost of the code and the database alone.
+the data's date). No network, no other process: this is the cost of the code and the database alone. "CPU ms" is this
+process's CPU time (the app's Python work, without the database's): steadier than the wall time when other
+work shares the cores.
 Writes drafts and submits a few reports in pt_load (the load test's own database); nothing else.
 """
 
@@ -73,6 +75,10 @@ def main() -> None:
              ORDER BY u.username DESC, a.id, p.id LIMIT 400""")).all()
         plan_id, plan_slug = db.session.execute(text(
             "SELECT id, slug FROM plan WHERE slug LIKE 'synth-%' ORDER BY id LIMIT 1")).one()
+        busiest = db.session.execute(text("""
+            SELECT u.username FROM "user" u JOIN assignment a ON a.unit_id = u.unit_id AND a.active
+             WHERE u.role = 'liaison' AND u.active AND u.username LIKE 'syn%'
+             GROUP BY u.username ORDER BY count(*) DESC, u.username LIMIT 1""")).scalar_one()
         submitted = db.session.execute(text(
             "SELECT assignment_id, period_id FROM report WHERE state = 'submitted' LIMIT 50")).all()
     by_user: dict[str, list[tuple[int, int]]] = {}
@@ -91,6 +97,7 @@ def main() -> None:
 
     liaison = login(username, "synth-pass-1")
     staff = login(*STAFF)
+    big = login(busiest, "synth-pass-1")
     aid, pid = targets[0]
     form_url = f"/items/{aid}/reports/{pid}"
     submit_targets = list(targets[1:])
@@ -116,6 +123,7 @@ def main() -> None:
     sa, sp = submitted[0]
     pages = [
         ("GET /items", lambda: (lambda: liaison.get("/items")), 200),
+        ("GET /items (busiest unit)", lambda: (lambda: big.get("/items")), 200),
         ("GET item", lambda: (lambda: liaison.get(f"/items/{aid}")), 200),
         ("GET report form", lambda: (lambda: liaison.get(form_url)), 200),
         ("POST save draft", save_draft, 302),
@@ -133,33 +141,35 @@ def main() -> None:
 
     event.listen(engine, "before_cursor_execute", count)
     shared = cProfile.Profile()
-    print(f"liaison {username} ({len(targets)} editable reports); staff {STAFF[0]}; TODAY {TODAY}")
-    print(f"{'page':<30} {'median ms':>9} {'p95 ms':>8} {'SQL':>4}")
+    print(f"liaison {username} ({len(targets)} editable reports); busiest unit's liaison {busiest}; "
+          f"staff {STAFF[0]}; TODAY {TODAY}")
+    print(f"{'page':<30} {'median ms':>9} {'p95 ms':>8} {'CPU ms med':>10} {'CPU ms min':>10} {'SQL':>4}")
     for name, prepare, expect in pages:
         if args.profile and args.profile not in (name, "all"):
             continue
         repeat = min(args.repeat, len(submit_targets)) if name == "POST submit" else args.repeat
         prepare()()  # warm up (compiled statements, templates)
-        timings, counts = [], []
+        timings, cpus, counts = [], [], []
         prof = (shared if args.profile == "all" else cProfile.Profile()) if args.profile else None
         for _ in range(repeat):
             if name == "POST submit" and not submit_targets:
                 break
             fn = prepare()
             statements.clear()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             if prof:
                 prof.enable()
             resp = fn()
             if prof:
                 prof.disable()
             timings.append((time.perf_counter() - t0) * 1000)
+            cpus.append((time.process_time() - c0) * 1000)
             counts.append(len(statements))
             assert resp.status_code == expect, (name, resp.status_code, resp.get_data(as_text=True)[:500])
         if not timings:
             continue
-        print(f"{name:<30} {statistics.median(timings):>9.1f} {pct(timings, .95):>8.1f} {max(counts):>4}",
-              flush=True)
+        print(f"{name:<30} {statistics.median(timings):>9.1f} {pct(timings, .95):>8.1f} "
+              f"{statistics.median(cpus):>10.1f} {min(cpus):>10.1f} {max(counts):>4}", flush=True)
         if args.each:
             print("    " + " ".join(f"{t:.0f}" for t in timings))
         if args.sql:
