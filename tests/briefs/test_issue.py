@@ -53,7 +53,8 @@ def test_issue_monthly_brief_and_open_the_document(app, small, login):
     assert response.location.endswith(f"/briefs/{brief.id}")
     assert (brief.kind, brief.number, brief.period_id) == ("monthly", 1, small["october"].id)
     page = staff.get(f"/briefs/{brief.id}").text
-    assert "2025年10月" in page and brief.audit_hash in page
+    assert "2025年10月" in page and brief.audit_hash in page and "built-in method" not in page
+    assert re.search(r"<td>甲市</td><td>盟市</td><td class=\"num\">3</td>", page)  # its items, late ones
     download = staff.get(f"/briefs/{brief.id}.docx")
     assert download.status_code == 200
     assert download.mimetype == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -125,6 +126,8 @@ def test_quarterly_and_annual_documents_open(app, small, login, kind):
     period = db.session.execute(select(Period).where(Period.label == label)).scalar_one()
     assert _issue(staff, small["plan"], kind, period).status_code == 302
     brief = _brief()
+    page = staff.get(f"/briefs/{brief.id}").text
+    assert label in page and "built-in method" not in page
     text = _text(Document(io.BytesIO(staff.get(f"/briefs/{brief.id}.docx").data)))
     assert label in text and brief.audit_hash in text
     if kind == "annual":
