@@ -14,7 +14,7 @@ import pytest
 from app.i18n import extract_python, extract_yaml_labels, html_lang
 from tests.i18n.catalogue import EN_MO, LIAISON_SOURCES, ROOT, TRANSLATIONS, english_catalogue, msgids_of
 
-PLACEHOLDER = re.compile(r"%\(\w+\)s")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
 def _mo_catalogue(path) -> dict:
