@@ -10,12 +10,13 @@ import io
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
 from docx.shared import Pt
 from flask_babel import gettext
 
@@ -52,6 +53,14 @@ def percent(ratio: str | None) -> str:
     return f"{Decimal(ratio) * 100:.1f}%"
 
 
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+
+
+def _xml_text(value: str) -> str:
+    """Text for a w:t element: escaped, without the control characters XML cannot hold."""
+    return escape(value.translate(_CONTROL))
+
+
 def _n(value: Any) -> str:
     return "—" if value in (None, "") else str(value)
 
@@ -77,7 +86,7 @@ class _Writer:
     # -- pieces
     def paragraph(self, text: str = "", *, bold: bool = False, align: Any = None, size: float | None = None):
         p = self.doc.add_paragraph()
-        run = p.add_run(text)
+        run = p.add_run(text.translate(_CONTROL))
         if bold or size:
             _fonts(run, TITLE_FONT if bold else BODY_FONT, size, bold=bold or None)
         if align is not None:
@@ -101,10 +110,17 @@ class _Writer:
         for cell, title in zip(head.cells, headers, strict=True):
             cell.text = ""
             _fonts(cell.paragraphs[0].add_run(title), TITLE_FONT, 11, bold=True)
-        for row in rows:
-            cells = table.add_row().cells
-            for cell, value in zip(cells, row, strict=True):
-                cell.text = _n(value)
+        # Rows built as XML in one go: python-docx's cell API costs seconds for a table of a few hundred units.
+        widths = [cell._tc.tcPr.tcW.w for cell in head.cells]
+        body = "".join(
+            "<w:tr>" + "".join(
+                f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr><w:p><w:r>'
+                f'<w:t xml:space="preserve">{_xml_text(_n(value))}</w:t></w:r></w:p></w:tc>'
+                for width, value in zip(widths, row, strict=True)) + "</w:tr>"
+            for row in rows)
+        if body:
+            holder = parse_xml(f"<w:tbl {nsdecls('w')}>{body}</w:tbl>")
+            table._tbl.extend(list(holder))
         self.doc.add_paragraph()
 
     # -- the parts every kind has

@@ -206,3 +206,15 @@ def test_auditor_reads_and_downloads_but_does_not_issue(app, small, login):
     liaison = login(app.test_client(), "lx-gxt")
     for url in ("/briefs", f"/briefs/{brief.id}", f"/briefs/{brief.id}.docx"):
         assert liaison.get(url).status_code == 403
+
+
+def test_text_a_person_typed_cannot_break_the_document(app, small, login):
+    """A good-practice note with control characters and markup still makes a document that opens."""
+    from app.briefs.services import mark_practice
+
+    mark_practice(small["gxt_report"], w.user("staff"), "<b>归集</b> & 发布\x0b", "第一行\n第二行\x01 <w:t>")
+    db.session.commit()
+    staff = login(app.test_client(), "staff")
+    assert _issue(staff, small["plan"], "monthly", small["october"]).status_code == 302
+    text = _text(Document(io.BytesIO(staff.get(f"/briefs/{_brief().id}.docx").data)))
+    assert "<b>归集</b> & 发布" in text and "第二行 <w:t>" in text
