@@ -454,6 +454,7 @@ class Dashboard:
     units: list[tuple[int, str, str]]  # matrix columns
     cells: dict[tuple[int, int], ItemRow]
     trend: Trend | None
+    values: dict[tuple[int, int], Decimal] = field(default_factory=dict)  # (assignment, indicator) → accepted
     lines: list[tuple[Task, list[tuple[int, ItemRow | None]]]] = field(default_factory=list)
     """The matrix by task: runs of (1, cell) or (n, None) for n empty columns side by side, so a
     sparse matrix (hundreds of units, a few per task) is drawn with one empty cell per gap."""
@@ -504,7 +505,9 @@ def build(plan: Plan, args: Any, today: date, *, trend: bool = True) -> Dashboar
     tasks = [t for t in options.tasks if t.id in task_ids]
     lines = [(t, matrix_runs([cells.get((t.id, u[0])) for u in units])) for t in tasks]
     result = Dashboard(plan, today, options, filters, notes, period, rows, light_counts, counts, panels,
-                       tasks, units, cells, None, lines)
+                       tasks, units, cells, None,
+                       {(a, i): v for a, found in figures.items() for i, v, state in found if state == "accepted"},
+                       lines)
     if trend and period is not None:
         result.trend = _trend(plan, period, options, filters, rows, indicators, panels)
     return result

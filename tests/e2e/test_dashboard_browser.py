@@ -73,6 +73,7 @@ def test_dashboard_shows_the_accepted_figure(browser, live_server, shots):
     main_text(page, "计入指标合计")
     expect(page.locator("[data-count=list]")).to_have_text("1")
     expect(page.locator(f"tr[data-assignment='{item_id}']")).to_contain_text("自治区工业和信息化厅")
+    expect(page.locator(f"tr[data-assignment='{item_id}'] td[data-value]")).to_have_text("12.5 万个")
     shots(page, "items-behind-the-total")
     assert csp_errors == []
     ctx.close()
