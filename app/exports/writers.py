@@ -1,9 +1,10 @@
 """Streamed xlsx and CSV writers shared by every export.
 
 Rows come from any iterable (a generator over a streamed query) and are consumed one at a time
-while writing, never collected into a list. The xlsx is built by openpyxl in write-only mode into
-an anonymous temporary file (gone when closed), then sent to the client in chunks; the CSV is
-written row by row by a generator response."""
+while writing, never collected into a list. The xlsx is written by app/exports/xlsx.py (a
+streaming SpreadsheetML writer; see there why not openpyxl's write-only mode) into an anonymous
+temporary file (gone when closed), then sent to the client in chunks; the CSV is written row by
+row by a generator response."""
 
 from __future__ import annotations
 
@@ -21,22 +22,18 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Response, has_request_context, stream_with_context
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from app.timeutil import to_local
+
+from . import xlsx
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 CHUNK = 64 * 1024
 KINDS = ("text", "int", "decimal", "date", "percent")
 
-# Excel number formats per column kind; a datetime in a date column gets DATETIME_FORMAT.
-NUMBER_FORMATS = {"int": "#,##0", "decimal": "#,##0.00", "date": "yyyy-mm-dd", "percent": "0.0%"}
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+# Excel number formats per column kind (cell styles in app/exports/xlsx.py): int #,##0, decimal
+# #,##0.00, date yyyy-mm-dd (a datetime: yyyy-mm-dd hh:mm), percent 0.0%.
 # A text cell starting with one of these is read as a formula by spreadsheet programs (CSV injection).
 FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
 
@@ -73,58 +70,11 @@ def _naive_local(moment: datetime) -> datetime:
 
 # --- xlsx -----------------------------------------------------------------------------------------
 
-def _xlsx_cell(ws, column: Column, value: Any) -> Any:
-    """The value to append: plain values for text, a styled cell where a number format is needed."""
-    if value is None:
-        return None
-    if column.kind == "text" or isinstance(value, str):
-        text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-        if text.startswith("="):  # openpyxl would store it as a formula
-            cell = WriteOnlyCell(ws, text)
-            cell.data_type = "s"
-            return cell
-        return text
-    if isinstance(value, datetime):
-        cell = WriteOnlyCell(ws, _naive_local(value))
-        cell.number_format = DATETIME_FORMAT
-        return cell
-    if isinstance(value, bool):
-        return int(value)
-    if column.kind == "date" and not isinstance(value, date):
-        return value
-    cell = WriteOnlyCell(ws, value)
-    cell.number_format = NUMBER_FORMATS[column.kind]
-    return cell
-
-
 def write_xlsx(target, sheet_title: str, columns: list[Column], rows: Iterable[Sequence],
                *, title: str | None = None) -> int:
     """Write the workbook to `target` (a path or a binary file); returns the number of data rows."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=ILLEGAL_CHARACTERS_RE.sub("", re.sub(r"[\[\]:*?/\\]", " ", sheet_title))[:31]
-                         or "Sheet1")
-    for index, column in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = column.width
-    header_row = 2 if title else 1
-    ws.freeze_panes = f"A{header_row + 1}"  # must be set before the first row is written
-    if title:
-        head = WriteOnlyCell(ws, title)
-        head.font = Font(bold=True, size=13)
-        ws.append([head])
-    bold = Font(bold=True)
-    wrap = Alignment(wrap_text=True, vertical="center")
-    headers = []
-    for column in columns:
-        cell = WriteOnlyCell(ws, column.header)
-        cell.font, cell.alignment = bold, wrap
-        headers.append(cell)
-    ws.append(headers)
-    count = 0
-    for row in rows:
-        ws.append([_xlsx_cell(ws, column, value) for column, value in zip(columns, row, strict=False)])
-        count += 1
-    wb.save(target)
-    return count
+    return xlsx.write(target, sheet_title, [c.header for c in columns], [c.width for c in columns],
+                      [c.kind for c in columns], rows, title=title)
 
 
 def _chunks(handle) -> Iterator[bytes]:

@@ -76,25 +76,24 @@ def test_xlsx_is_attachment_with_utf8_name_and_length(plain_app):
 
 def test_xlsx_consumes_rows_lazily_and_removes_its_file(plain_app, monkeypatch):
     """The rows are pulled one by one while the sheet is written: never listed first."""
-    import openpyxl.worksheet._write_only as write_only
+    import app.exports.writers as writers
+    import app.exports.xlsx as xlsx
 
-    appended: list[int] = []
-    pulled: list[int] = []
-    original = write_only.WriteOnlyWorksheet.append
+    events: list[tuple[str, str]] = []
+    real_cell = xlsx.cell_xml
 
-    def spy(self, row):
-        appended.append(len(pulled))
-        return original(self, row)
+    def spy(ref, value, kind):
+        events.append(("cell", ref))
+        return real_cell(ref, value, kind)
 
-    monkeypatch.setattr(write_only.WriteOnlyWorksheet, "append", spy)
+    monkeypatch.setattr(xlsx, "cell_xml", spy)
 
     def rows():
-        for n in range(5):
-            pulled.append(n)
+        for n in range(3):
+            events.append(("pull", str(n)))
             yield (str(n), "单位", n, n, None, None)
 
     handles = []
-    import app.exports.writers as writers
     real = writers.tempfile.TemporaryFile
 
     def tracking(*args, **kwargs):
@@ -103,11 +102,31 @@ def test_xlsx_consumes_rows_lazily_and_removes_its_file(plain_app, monkeypatch):
 
     monkeypatch.setattr(writers.tempfile, "TemporaryFile", tracking)
     response = xlsx_response("x.xlsx", "s", COLUMNS, rows())
-    # header appended before any row was pulled; each row appended right after it was pulled
-    assert appended == [0, 1, 2, 3, 4, 5]
+    # each row is written before the next is pulled
+    assert events == [e for n in range(3) for e in
+                      [("pull", str(n)), *[("cell", f"{c}{n + 2}") for c in "ABCD"]]]
     assert not handles[0].closed
     data = _body(response)
     assert handles[0].closed and data.startswith(b"PK")
+
+
+def test_xlsx_writes_a_large_sheet_in_batches_with_flat_memory(plain_app):
+    import tracemalloc
+
+    def rows(n):
+        for i in range(n):
+            yield (str(i), "自治区人力资源社会保障厅" * 2, Decimal(i) / 4, i, date(2025, 1, 1), 0.5)
+
+    tracemalloc.start()
+    xlsx_response("x.xlsx", "s", COLUMNS, rows(1_000)).close()
+    small = tracemalloc.get_traced_memory()[1]
+    tracemalloc.reset_peak()
+    response = xlsx_response("x.xlsx", "s", COLUMNS, rows(10_000))
+    large = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert large < small * 2  # ten times the rows, not ten times the memory
+    ws = load_workbook(io.BytesIO(_body(response)), read_only=True).active
+    assert sum(1 for _ in ws.iter_rows()) == 10_001
 
 
 def test_csv_bom_header_and_values(plain_app):
