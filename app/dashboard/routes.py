@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import wraps
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -72,12 +73,20 @@ def _build(ident: str, *, trend: bool = True) -> services.Dashboard:
 @office_view_required
 def plan(ident: str):
     d = _build(ident)
-    # labels translated once, not once per matrix cell
+    # Labels translated and links built once, not once per matrix cell: a plan of hundreds of units
+    # draws thousands of them.
     cell_labels = {k: gettext(v) for k, v in services.CELL_LEGEND.items()}
     light_labels = {k: gettext(v) for k, v in services.COLOURS.items()}
+    args = d.filters.as_args()
+    items_base = url_for(".items", ident=d.plan.slug)
+
+    def items_url(what: str, extra: dict | None = None) -> str:
+        return f"{items_base}?{urlencode({**args, **(extra or {}), 'what': what})}"
+
     return render_template("dashboard/plan.html", d=d, wf=workflows().report, cell_labels=cell_labels,
                            light_labels=light_labels, colours=services.COLOURS, kinds=services.UNIT_KIND_LABELS,
-                           args=d.filters.as_args())
+                           args=args, items_url=items_url,
+                           item_base=url_for("reports.item", assignment_id=0).removesuffix("0"))
 
 
 @bp.route("/plans/<ident>/dashboard.json")

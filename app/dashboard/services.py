@@ -315,18 +315,24 @@ def _plan_indicators(plan: Plan) -> tuple[list[Indicator], dict[int, int]]:
 
 
 def carried_indicators(row: ItemRow, indicators: list[Indicator], first_task: dict[int, int],
-                       implementing_group: str | None) -> list[Indicator]:
+                       implementing_group: str | None,
+                       by_task: dict[int | None, list[Indicator]] | None = None) -> list[Indicator]:
     """reports.services.indicators_for, for a row: a task's indicators by `reported_by`, a plan-level
-    target by the unit's first task."""
-    out = []
+    target by the unit's first task. ``by_task`` (indicators grouped by task id, None: plan-level, in
+    the same order) spares looking at every indicator of the plan for each row."""
+    if by_task is None:
+        by_task = group_by_task(indicators)
+    candidates = by_task.get(None, []) if first_task.get(row.unit_id) == row.task_number else []
+    candidates = [*candidates, *by_task.get(row.task_id, [])]
+    return [ind for ind in candidates
+            if indicator_applies(ind.reported_by or [], row.role, row.via_group, row.unit_name, implementing_group)]
+
+
+def group_by_task(indicators: list[Indicator]) -> dict[int | None, list[Indicator]]:
+    grouped: dict[int | None, list[Indicator]] = defaultdict(list)
     for ind in indicators:
-        if ind.task_id is not None and ind.task_id != row.task_id:
-            continue
-        if ind.task_id is None and first_task.get(row.unit_id) != row.task_number:
-            continue
-        if indicator_applies(ind.reported_by or [], row.role, row.via_group, row.unit_name, implementing_group):
-            out.append(ind)
-    return out
+        grouped[ind.task_id].append(ind)
+    return grouped
 
 
 def _period_figures(period: Period | None) -> dict[int, list[tuple[int, Decimal, str]]]:
@@ -471,8 +477,9 @@ def build(plan: Plan, args: Any, today: date, *, trend: bool = True) -> Dashboar
     submitted_states = set(workflows().report.submitted_states())
     workdays: dict[date, int] = {}
     seen: dict[tuple, Light] = {}
+    by_task = group_by_task(indicators)
     for row in rows:
-        row.carried = carried_indicators(row, indicators, first_task, plan.implementing_group)
+        row.carried = carried_indicators(row, indicators, first_task, plan.implementing_group, by_task)
         row.submitted = row.state in submitted_states
         row.accepted = row.state == "accepted"
         row.overdue = period is not None and not row.submitted and row.due is not None and row.due < today
