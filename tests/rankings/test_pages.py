@@ -128,3 +128,28 @@ def test_csv_export_of_a_publication(app, ranked, login):
     assert len(lines) == 1 + 7
     assert client.get(f"/rankings/{pub.id}.pdf").status_code == 404
     assert client.get(f"/plans/{ranked['plan'].slug}/ranking.pdf").status_code == 404
+
+
+def test_index_lists_the_plans_when_there_are_several(app, ranked, login):
+    from datetime import date
+
+    from app.plans.models import Plan
+
+    db.session.add(Plan(slug="second-2025", code="测政发〔2025〕2号", title="第二个测试方案", issuer="测试",
+                        issued=date(2025, 3, 1), reporting_start=date(2025, 3, 1), reporting_end=date(2025, 12, 31),
+                        cadence=["monthly"]))
+    db.session.commit()
+    client = login(app.test_client(), "auditor")
+    page = client.get("/rankings")
+    assert page.status_code == 200
+    assert "/plans/second-2025/ranking" in page.text and f"/plans/{ranked['plan'].slug}/ranking" in page.text
+    empty = client.get("/plans/second-2025/ranking")  # no periods, nothing due: an empty table, not an error
+    assert empty.status_code == 200 and "还没有到期的报告" in empty.text
+
+
+def test_publication_page_filters_by_unit_kind_and_keeps_the_stored_ranks(app, ranked, login):
+    client = login(app.test_client(), "staff")
+    client.post(f"/plans/{ranked['plan'].slug}/ranking", data={"period": str(ranked["mar"].id)})
+    pub = db.session.execute(select(RankingPublication)).scalar_one()
+    text = client.get(f"/rankings/{pub.id}?kind=department").text
+    assert "自治区工业和信息化厅" in text and "甲市" not in text and "排名为发布时全部单位中的名次" in text

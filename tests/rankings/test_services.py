@@ -208,3 +208,20 @@ def test_ranking_file_errors_name_the_file_and_line(tmp_path, old, new, line_of,
 def test_the_shipped_ranking_file_loads():
     defs = load_ranking(RANKING_YAML)
     assert defs.current(TODAY).version == "2025.1"
+
+
+def test_the_version_in_force_on_the_day_is_used_and_recorded(ranked, app, monkeypatch):
+    from dataclasses import replace
+
+    from app.rankings.formula import RankingDefinitions
+
+    shipped = services.definitions().versions[0]
+    later = replace(shipped, version="2025.2", effective=date(2025, 11, 1), min_due_reports=7)
+    monkeypatch.setitem(app.extensions["workflows"].extras, "ranking", RankingDefinitions((shipped, later)))
+    assert _measures(ranked, day=date(2025, 10, 31)).formula.version == "2025.1"
+    ranking = _measures(ranked, day=TODAY)
+    assert ranking.formula.version == "2025.2"
+    assert {r.unit for r in ranking.rows if r.rank is None} == {"自治区工业和信息化厅", "自治区发展改革委", "自治区教育厅",
+                                                                "自治区人力资源社会保障厅", "自治区商务厅"}
+    pub = services.publish(ranked["plan"], ranked["mar"], _staff(), None, TODAY)
+    assert pub.formula_version == "2025.2" and pub.formula["min_due_reports"] == 7
