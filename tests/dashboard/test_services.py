@@ -192,3 +192,28 @@ def _flag(world, report):
                         indicator_id=figure.indicator_id, period_id=report.period_id, figure_id=figure.id,
                         figure_ids=[figure.id], message="突增", evidence={}, state="open",
                         raised_at=datetime(2025, 11, 10)))
+
+
+def test_each_cell_has_the_item_pages_light(world):
+    """The matrix light of every assignment is the one its item page shows (reminders.services.item_status)."""
+    from app.plans.models import Assignment
+    from app.reminders.services import item_status, set_due_override
+    from app.reports.models import Report
+    from app.reports.services import indicators_for
+
+    period = world["october"]
+    postponed = item_of(1, "甲市")
+    set_due_override(world["staff"], period, postponed, date(2025, 11, 28), "延期报送")  # the office's override
+    db.session.commit()
+    d = build(world)
+    assert {r.light.colour for r in d.rows} >= {"red", "green"}
+    moved = next(r for r in d.rows if r.assignment_id == postponed.id)
+    assert moved.due == date(2025, 11, 28) and not moved.overdue and moved.light.colour != "red"
+    assert moved not in services.items(d, "overdue")
+    for row in d.rows:
+        item = db.session.get(Assignment, row.assignment_id)
+        reports = {r.period_id: r for r in db.session.execute(
+            select(Report).where(Report.assignment_id == item.id, Report.period_id == period.id)).scalars()}
+        expected = item_status(item, [period], reports, indicators_for(item), FROZEN_TODAY)[period.id].light
+        assert (row.light.colour, row.light.rule, row.light.explanation) == (
+            expected.colour, expected.rule, expected.explanation), row.unit_name
