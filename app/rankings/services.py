@@ -25,6 +25,7 @@ from sqlalchemy import DateTime, and_, case, cast, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ..audit import services as audit
+from ..audit.chain import GENESIS_HASH
 from ..audit.models import AuditEvent
 from ..auth.models import User
 from ..extensions import db
@@ -355,6 +356,7 @@ class Recompute:
     logged: dict[str, Any] | None  # the audit event of the publication (its recorded digests)
     digests_equal: bool | None  # the stored inputs and rows still have the digests the log recorded
     formula_in_file: str  # "same" | "changed" | "missing": the version as workflows/ranking.yaml has it now
+    head_in_log: bool  # the audit log still holds, at the recorded position, the head recorded at issue
     data_inputs: list[dict[str, Any]]  # measures read from the data now, for the same cut-off
     data_rows: list[dict[str, Any]]
     input_changes: list[dict[str, Any]] = field(default_factory=list)
@@ -383,6 +385,11 @@ def recompute(publication: RankingPublication) -> Recompute:
     if logged is not None:
         digests_equal = (logged.get("inputs_sha256") == digest(publication.inputs)
                          and logged.get("rows_sha256") == digest(publication.rows))
+    if publication.audit_seq == 0:
+        head_in_log = publication.audit_hash == GENESIS_HASH
+    else:
+        at_issue = db.session.execute(select(AuditEvent.hash).where(AuditEvent.seq == publication.audit_seq))
+        head_in_log = at_issue.scalar_one_or_none() == publication.audit_hash
     in_file = definitions().get(publication.formula_version)
     formula_in_file = "missing" if in_file is None else ("same" if in_file == formula else "changed")
     periods = plan_periods(publication.plan)
@@ -392,7 +399,8 @@ def recompute(publication: RankingPublication) -> Recompute:
     data_inputs = [u.to_dict() for u in fresh]
     data_rows = [r.to_dict() for r in rank_units(formula, fresh)]
     return Recompute(
-        formula, again == publication.rows, logged, digests_equal, formula_in_file, data_inputs, data_rows,
+        formula, again == publication.rows, logged, digests_equal, formula_in_file, head_in_log, data_inputs,
+        data_rows,
         compare_rows(publication.inputs, data_inputs, ("due", *COUNT_KEYS)),
         compare_rows(publication.rows, data_rows, ("score", "rank")))
 

@@ -65,6 +65,7 @@ def test_publish_then_the_publication_page_and_a_later_correction(app, ranked, l
     assert response.location.endswith(f"/rankings/{pub.id}")
     text = client.get(f"/rankings/{pub.id}").text
     assert "与发布的排名一致" in text and "与审计日志记录的一致" in text and "结果与发布时相同" in text
+    assert "仍在日志链中" in text
     # a report returned after issue: the page lists the difference; the frozen rows stay
     edu_march = db.session.execute(select(Report).where(Report.assignment_id == ranked["edu"].id,
                                                         Report.period_id == ranked["mar"].id)).scalar_one()
