@@ -10,7 +10,8 @@ through Flask's test client with a real login (the server-side session is checke
 under gunicorn), with the configuration the load test gives gunicorn (APP_ENV=production, TODAY fixed at
 the data's date). No network, no other process: this is the cost of the code and the database alone. "CPU ms" is this
 process's CPU time (the app's Python work, without the database's): steadier than the wall time when other
-work shares the cores.
+work shares the cores. "GC ms/req": the garbage collector's time per request (all generations), and
+"full" the number of full (generation 2) collections during the page's requests.
 Writes drafts and submits a few reports in pt_load (the load test's own database); nothing else.
 """
 
@@ -51,6 +52,9 @@ def main() -> None:
     ap.add_argument("--profile", help="page name to profile with cProfile (e.g. 'GET item'), or 'all': every page together")
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--sql", action="store_true", help="print the statements of each page once")
+    ap.add_argument("--gc-freeze", action="store_true",
+                    help="gc.freeze() once the app is built, as gunicorn.conf.py does in each worker")
+    ap.add_argument("--gc-threshold", type=int, default=0, help="gc.set_threshold(N) for generation 0")
     ap.add_argument("--each", action="store_true", help="print every request's time")
     args = ap.parse_args()
 
@@ -63,6 +67,15 @@ def main() -> None:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": PG_URL, "SECRET_KEY": secrets.token_hex(32), "TODAY": TODAY,
                       "MFA_REQUIRED_ROLES": (), "SESSION_COOKIE_SECURE": False})
+    if args.gc_threshold:
+        import gc
+
+        gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
+    if args.gc_freeze:
+        import gc
+
+        gc.collect()
+        gc.freeze()
     with app.app_context():
         engine = db.engine
         rows = db.session.execute(text("""
@@ -141,15 +154,28 @@ def main() -> None:
 
     event.listen(engine, "before_cursor_execute", count)
     shared = cProfile.Profile()
+    import gc
+
+    gc_time = {"total": 0.0, "full": 0, "started": 0.0}
+
+    def gc_clock(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_time["started"] = time.perf_counter()
+        else:
+            gc_time["total"] += time.perf_counter() - gc_time["started"]
+            gc_time["full"] += info["generation"] == 2
+
+    gc.callbacks.append(gc_clock)
     print(f"liaison {username} ({len(targets)} editable reports); busiest unit's liaison {busiest}; "
           f"staff {STAFF[0]}; TODAY {TODAY}")
-    print(f"{'page':<30} {'median ms':>9} {'p95 ms':>8} {'CPU ms med':>10} {'CPU ms min':>10} {'SQL':>4}")
+    print(f"{'page':<30} {'median ms':>9} {'p95 ms':>8} {'CPU ms med':>10} {'CPU ms min':>10} {'SQL':>4} {'GC ms/req':>9} {'full':>4}")
     for name, prepare, expect in pages:
         if args.profile and args.profile not in (name, "all"):
             continue
         repeat = min(args.repeat, len(submit_targets)) if name == "POST submit" else args.repeat
         prepare()()  # warm up (compiled statements, templates)
         timings, cpus, counts = [], [], []
+        gc_time.update(total=0.0, full=0)
         prof = (shared if args.profile == "all" else cProfile.Profile()) if args.profile else None
         for _ in range(repeat):
             if name == "POST submit" and not submit_targets:
@@ -169,7 +195,8 @@ def main() -> None:
         if not timings:
             continue
         print(f"{name:<30} {statistics.median(timings):>9.1f} {pct(timings, .95):>8.1f} "
-              f"{statistics.median(cpus):>10.1f} {min(cpus):>10.1f} {max(counts):>4}", flush=True)
+              f"{statistics.median(cpus):>10.1f} {min(cpus):>10.1f} {max(counts):>4} "
+              f"{gc_time['total'] * 1000 / len(timings):>9.1f} {gc_time['full']:>4}", flush=True)
         if args.each:
             print("    " + " ".join(f"{t:.0f}" for t in timings))
         if args.sql:

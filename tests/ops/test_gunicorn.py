@@ -116,3 +116,18 @@ def test_the_config_file_imports_nothing_of_the_app():
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["[]", "False 4 ['127.0.0.1:8000'] None"]
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, "10000 True"), ("2500", "2500 True"), ("0", "700 False")])
+def test_each_worker_freezes_the_built_app_and_collects_young_objects_less_often(setting, expected):
+    """post_worker_init (after the worker built the app): the app's objects frozen out of the collector's
+    scans, generation 0 collected every GUNICORN_GC_THRESHOLD allocations; 0 keeps Python's defaults."""
+    probe = ("import gc, runpy; settings = runpy.run_path('gunicorn.conf.py'); "
+             "settings['post_worker_init'](None); print(gc.get_threshold()[0], gc.get_freeze_count() > 0)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")}
+    if setting is not None:
+        env["GUNICORN_GC_THRESHOLD"] = setting
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
