@@ -170,9 +170,17 @@ def chosen_period(plan: Plan, options: Options, filters: Filters, today: date) -
     return started[-1] if started else candidates[0]
 
 
-def _scoped(query, plan: Plan, filters: Filters, ids: list[int] | None = None):
-    """Restrict a query over Assignment (joined to Task and Unit) to the dashboard's scope."""
-    query = query.where(Assignment.plan_id == plan.id, Assignment.active, Task.plan_id == plan.id)
+def _scoped(query, plan: Plan, filters: Filters, ids: list[int] | None = None, *, joined: bool = True):
+    """Restrict a query over Assignment to the dashboard's scope. ``joined``: the query already joins
+    Task and Unit; else they are joined here only when a filter needs them."""
+    if not joined:
+        if filters.section_id is not None:
+            query = query.join(Task, Task.id == Assignment.task_id)
+        if filters.unit_kind is not None:
+            query = query.join(Unit, Unit.id == Assignment.unit_id)
+    query = query.where(Assignment.plan_id == plan.id, Assignment.active)
+    if joined or filters.section_id is not None:
+        query = query.where(Task.plan_id == plan.id)  # lets the database read the plan's tasks by index
     if filters.section_id is not None:
         query = query.where(Task.section_id == filters.section_id)
     if filters.task_id is not None:
@@ -583,7 +591,6 @@ def _trend(plan: Plan, period: Period, options: Options, filters: Filters, rows:
     ids = [r.assignment_id for r in rows] if filters.light is not None else None
     submitted_states = list(workflows().report.submitted_states())
     base = (select(Period.id).select_from(Assignment)
-            .join(Task, Task.id == Assignment.task_id).join(Unit, Unit.id == Assignment.unit_id)
             .join(Report, and_(Report.assignment_id == Assignment.id, Report.period_id.in_([p.id for p in periods])))
             .join(Period, Period.id == Report.period_id))
     query, due = effective_due_joins(base)
@@ -593,7 +600,7 @@ def _trend(plan: Plan, period: Period, options: Options, filters: Filters, rows:
         func.sum(case((and_(is_submitted, local_day_sql(Report.first_submitted_at) <= due), 1), else_=0))
         .label("on_time"),
         func.sum(case((Report.state == "accepted", 1), else_=0)).label("accepted"),
-    ), plan, filters, ids).group_by(Period.id)
+    ), plan, filters, ids, joined=False).group_by(Period.id)
     found = {r.id: r for r in db.session.execute(query)}
     items = len(rows)
     points = [TrendPoint(p, items, int(found[p.id].submitted or 0), int(found[p.id].on_time or 0),
