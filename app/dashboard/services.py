@@ -343,16 +343,20 @@ def group_by_task(indicators: list[Indicator]) -> dict[int | None, list[Indicato
     return grouped
 
 
-def _period_figures(period: Period | None) -> dict[int, list[tuple[int, Decimal, str]]]:
-    """Assignment id → [(indicator id, value, report state)] of the period's figures: one SELECT."""
+def _period_figures(plan: Plan, period: Period | None, filters: Filters) -> dict[int, list[tuple[int, Decimal, str]]]:
+    """Assignment id → [(indicator id, value, report state)] of the period's figures in scope: one SELECT
+    (from the scope's assignments to their reports to the figures, each by index)."""
     result: dict[int, list[tuple[int, Decimal, str]]] = defaultdict(list)
     if period is None:
         return result
-    for assignment_id, indicator_id, value, state in db.session.execute(
+    query = _scoped(
         select(Report.assignment_id, Figure.indicator_id, Figure.value, Report.state)
+        .select_from(Assignment)
+        .join(Task, Task.id == Assignment.task_id).join(Unit, Unit.id == Assignment.unit_id)
+        .join(Report, and_(Report.assignment_id == Assignment.id, Report.period_id == period.id))
         .join(Figure, Figure.report_id == Report.id)
-        .where(Report.period_id == period.id, Figure.value.is_not(None))
-    ):
+        .where(Figure.value.is_not(None)), plan, filters)
+    for assignment_id, indicator_id, value, state in db.session.execute(query):
         result[assignment_id].append((indicator_id, value, state))
     return result
 
@@ -481,7 +485,7 @@ def build(plan: Plan, args: Any, today: date, *, trend: bool = True) -> Dashboar
     period = chosen_period(plan, options, filters, today)
     rows = _rows(plan, period, filters, today)
     indicators, first_task = _plan_indicators(plan)
-    figures = _period_figures(period)
+    figures = _period_figures(plan, period, filters)
     submitted_states = set(workflows().report.submitted_states())
     workdays: dict[date, int] = {}
     seen: dict[tuple, Light] = {}
