@@ -217,3 +217,20 @@ def test_each_cell_has_the_item_pages_light(world):
         expected = item_status(item, [period], reports, indicators_for(item), FROZEN_TODAY)[period.id].light
         assert (row.light.colour, row.light.rule, row.light.explanation) == (
             expected.colour, expected.rule, expected.explanation), row.unit_name
+
+
+def test_on_time_is_the_same_in_sql_and_in_python(world):
+    """The trend counts on-time reports in SQL, the item list in Python: the same local-day rule
+    (a report at 23:59 in Shanghai on the due day is on time, one at 00:00 the next day is late)."""
+    from datetime import time
+
+    due = world["october"].due  # no override: the period's own due date
+    world["reports"]["gxt"].first_submitted_at = datetime.combine(due, time(15, 59))
+    world["reports"]["jia"].first_submitted_at = datetime.combine(due, time(16, 0))
+    world["reports"]["yi"].first_submitted_at = datetime.combine(due, time(0, 0))
+    db.session.commit()
+    d = build(world)
+    on_time = {r.unit_name for r in services.items(d, "on_time")}
+    assert on_time == {"自治区工业和信息化厅", "乙盟"}
+    october = next(t for t in d.trend.points if t.period.id == world["october"].id)
+    assert october.on_time == d.counts["on_time"] == 2
