@@ -37,6 +37,17 @@ from .scoring import UnitFacts, attainment, number_text, score_unit
 
 BRIEF_KIND_LABELS = {"monthly": "月度简报", "quarterly": "季度分析", "annual": "年度评估评分表"}
 UNIT_KIND_LABELS = {"department": "部门", "league_city": "盟市", "external": "其他单位"}
+
+
+def unit_kind_label(kind: str) -> str:
+    labels = {"department": gettext("部门"), "league_city": gettext("盟市"), "external": gettext("其他单位")}
+    return labels.get(kind, kind)
+
+
+def status_labels() -> dict[str, str]:
+    """The reporting statuses' names in the interface's language, in STATUS_KEYS order."""
+    return {"on_time": gettext("按时报送"), "late": gettext("逾期报送"), "returned": gettext("退回待改"),
+            "missing": gettext("逾期未报"), "pending": gettext("未到截止日")}
 STATUS_KEYS = ("on_time", "late", "returned", "missing", "pending")
 STATUS_LABELS = {"on_time": "按时报送", "late": "逾期报送", "returned": "退回待改", "missing": "逾期未报",
                  "pending": "未到截止日"}
@@ -282,7 +293,7 @@ def indicator_summary(ind: Indicator, values: dict[int, Decimal], expected_units
         "target": text(ind.target), "cumulative": ind.cumulative, "per_unit": ind.per_unit,
         "reporters": reporters, "expected_reporters": expected_units,
         "aggregate": "mean" if not ind.cumulative and not ind.per_unit else "sum",
-        "total": None, "target_total": None, "pace": None, "expected": None, "ratio": None,
+        "total": None, "target_total": None, "target_share": None, "pace": None, "expected": None, "ratio": None,
         "light": None, "light_label": None, "explanation": None, "units_on_pace": None,
     }
     target_total = ind.target * max(expected_units, reporters, 1) if ind.per_unit else ind.target
@@ -296,7 +307,8 @@ def indicator_summary(ind: Indicator, values: dict[int, Decimal], expected_units
     light = _indicator_light(_progress(ind, total, target_total, plan, as_of), today)
     inputs = light.inputs.get("indicator", {})
     base.update({
-        "total": text(total), "pace": text(inputs.get("pace")), "expected": text(inputs.get("expected")),
+        "total": text(total), "target_share": text(total / target_total) if target_total else None,
+        "pace": text(inputs.get("pace")), "expected": text(inputs.get("expected")),
         "ratio": text(inputs.get("ratio")), "light": light.colour, "light_label": light.label,
         "explanation": light.explanation if light.rule != "submitted" else None,
     })
@@ -388,7 +400,7 @@ def monthly(plan: Plan, period: Period, today: date) -> dict[str, Any]:
         t = tasks.setdefault(it.task_id, {"number": it.task_number, "title": it.task_title, "units": 0, "overdue": 0,
                                           "red": 0})
         u = units.setdefault(it.unit_id, {"name": it.unit_name, "kind": it.unit_kind,
-                                          "kind_label": UNIT_KIND_LABELS.get(it.unit_kind, it.unit_kind),
+                                          "kind_label": unit_kind_label(it.unit_kind),
                                           "items": 0, "overdue": 0, "red": 0})
         for row in (t, u):
             row["overdue"] += status == "missing"
@@ -403,7 +415,7 @@ def monthly(plan: Plan, period: Period, today: date) -> dict[str, Any]:
     content.update({
         "title": gettext("%(plan)s工作简报（%(period)s）", plan=plan.title, period=label),
         "indicators": headline,
-        "reporting": {"total": len(items), **counts, "labels": STATUS_LABELS},
+        "reporting": {"total": len(items), **counts, "labels": status_labels()},
         "lagging_tasks": lagging_tasks,
         "lagging_units": lagging_units,
         "practices": _practices(plan.id, [period.id]),
@@ -445,11 +457,9 @@ def quarterly(plan: Plan, period: Period, today: date) -> dict[str, Any]:
     units: dict[int, dict[str, Any]] = {}
     for it in items:
         status = statuses[(it.assignment_id, it.period_id)]
-        k = kinds.setdefault(it.unit_kind, {"kind": it.unit_kind, "label": UNIT_KIND_LABELS.get(it.unit_kind,
-                                                                                                  it.unit_kind),
+        k = kinds.setdefault(it.unit_kind, {"kind": it.unit_kind, "label": unit_kind_label(it.unit_kind),
                                             "due": 0, "submitted": 0, "on_time": 0, "accepted": 0, "missing": 0})
-        u = units.setdefault(it.unit_id, {"name": it.unit_name, "kind_label": UNIT_KIND_LABELS.get(it.unit_kind,
-                                                                                                    it.unit_kind),
+        u = units.setdefault(it.unit_id, {"name": it.unit_name, "kind_label": unit_kind_label(it.unit_kind),
                                           "due": 0, "missing": 0, "late": 0, "returned": 0})
         if status == "pending":
             continue
@@ -560,7 +570,7 @@ def annual(plan: Plan, period: Period, today: date) -> dict[str, Any]:
         score = score_unit(unit_facts, scoring)
         name, kind = names[unit_id]
         rows.append({
-            "name": name, "kind_label": UNIT_KIND_LABELS.get(kind, kind),
+            "name": name, "kind_label": unit_kind_label(kind),
             "components": {c.key: {"score": None if c.score is None else f"{c.score:.1f}", "detail": c.detail}
                            for c in score.components},
             "total": f"{score.total:.1f}", "grade": score.grade,

@@ -159,10 +159,10 @@ class _Writer:
         c = self.content
         self.heading(gettext("主要指标完成情况"))
         self.table(
-            [gettext("指标"), gettext("目标"), gettext("完成（已通过）"), gettext("按进度应完成"), gettext("完成进度比"),
-             gettext("灯"), gettext("填报单位")],
+            [gettext("指标"), gettext("目标"), gettext("完成（已通过）"), gettext("占目标"), gettext("按进度应完成"),
+             gettext("完成进度比"), gettext("灯"), gettext("填报单位")],
             [[i["name"], f"{_comparator(i['comparator'])} {i['target_total']} {i['unit']}",
-              f"{_n(i['total'])} {i['unit']}" if i["total"] is not None else "—",
+              f"{_n(i['total'])} {i['unit']}" if i["total"] is not None else "—", percent(i.get("target_share")),
               f"{_n(i['expected'])} {i['unit']}" if i["expected"] is not None else "—", percent(i["ratio"]),
               i["light_label"] or "—", f"{i['reporters']}/{i['expected_reporters']}"] for i in c["indicators"]])
         notes = [f"{i['name']}：{i['explanation']}" for i in c["indicators"] if i.get("explanation")]

@@ -40,6 +40,7 @@ def test_monthly_headline_counts_only_accepted_figures_against_pace(small):
     jobs = next(i for i in c["indicators"] if i["key"] == "t2-jobs")
     # 工信厅 8 and 甲市 3 are accepted; 乙盟's 2 is only submitted
     assert jobs["total"] == "11" and jobs["reporters"] == 2 and jobs["expected_reporters"] == 3
+    assert jobs["target_share"] == "0.7333"  # 11 of 15
     pace = _pace(D("2025-10-31"))
     assert _close(jobs["pace"], pace) and _close(jobs["expected"], 15 * pace, 3)
     assert _close(jobs["ratio"], 11 / (15 * pace), 3)

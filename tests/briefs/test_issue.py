@@ -65,7 +65,7 @@ def test_issue_monthly_brief_and_open_the_document(app, small, login):
     document = Document(io.BytesIO(download.data))
     text = _text(document)
     assert "工作简报（2025年10月）" in text and "第 1 期" in text
-    assert "挖掘新就业岗位" in text and "11 万个" in text  # the accepted total of t2-jobs
+    assert "挖掘新就业岗位" in text and "11 万个" in text and "73.3%" in text  # accepted total of t2-jobs, of 15
     assert brief.audit_hash in text and brief.audit_hash in document.sections[0].footer.paragraphs[0].text
     assert "逾期未报 6 项" in text
     # Chinese fonts named in the East Asian attribute, none embedded
