@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, text
 
 from ..extensions import db
 from ..plans.models import Assignment, Indicator, Period, Plan, Task
@@ -132,10 +132,18 @@ def figures_query(period_ids):
     )
 
 
+def whole_result() -> None:
+    """Tell PostgreSQL that the next cursor is read to its end: plan for all rows, not the first
+    tenth (cursor_tuple_fraction; 4 s instead of 6.5 s for the overdue list of every period)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
+
+
 def figure_rows(query) -> Iterator[tuple]:
     """The rows of a figures query, fetched BATCH at a time (a server-side cursor on PostgreSQL)."""
     report_wf = workflows().report
     states: dict[str, str] = {}
+    whole_result()
     for r in db.session.execute(query.execution_options(yield_per=BATCH)):
         state = states.get(r.state)
         if state is None:
@@ -166,15 +174,18 @@ def overdue_sheet(args: Mapping[str, str], today: date) -> Sheet:
     f = review.overdue_filters(args, today)
     plan, period = f["plan"], f["period"]
     report_wf = workflows().report
-    not_written = _("未报送")
-
+    states: dict[str | None, str] = {None: _("未报送")}
     plan_id, period_id = (plan.id if plan else None), (period.id if period else None)
 
     def rows() -> Iterator[tuple]:
+        whole_result()
         for r in review.iter_overdue(today, plan_id=plan_id, period_id=period_id, step=f["step"],
                                      current_only=f["current_only"], batch=BATCH):
+            state = states.get(r.state)
+            if state is None:
+                state = states[r.state] = _(report_wf.label(r.state))
             yield (r.plan_slug, r.task_number, r.task_title, r.unit_name, r.period_label, r.due, r.days_late,
-                   _(report_wf.label(r.state)) if r.state else not_written, r.step_label, r.step_day)
+                   state, r.step_label, r.step_day)
 
     scope = period.label if period else (_("各方案当期") if f["current_only"] else _("全部周期"))
     title = " ".join(part for part in (_("逾期未报清单"), plan.title if plan else _("全部方案"), scope,

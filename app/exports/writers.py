@@ -109,33 +109,64 @@ def xlsx_response(filename: str, sheet_title: str, columns: list[Column], rows: 
 
 # --- csv ------------------------------------------------------------------------------------------
 
+def _csv_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return _csv_moment(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_LEAD) else text
+
+
+def _csv_moment(value: Any) -> str:
+    if isinstance(value, datetime):
+        return _naive_local(value).strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+def _csv_plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return _csv_moment(value)
+    return str(value)
+
+
+def _csv_percent(value: Any) -> str:
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return f"{Decimal(str(value)) * 100:.1f}%"
+    return _csv_plain(value)
+
+
+CSV_FORMATTERS = {"text": _csv_text, "int": _csv_plain, "decimal": _csv_plain, "date": _csv_plain,
+                  "percent": _csv_percent}
+CSV_FLUSH = 16 * 1024  # characters gathered before a chunk goes out
+
+
 def csv_value(column: Column, value: Any) -> str:
     """One CSV field: dates ISO, moments in the local zone to the minute, percent as 12.5%, text
     that a spreadsheet would run as a formula prefixed with an apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return _naive_local(value).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    if column.kind == "percent" and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return f"{Decimal(str(value)) * 100:.1f}%"
-    text = str(value)
-    if column.kind == "text" and text.startswith(FORMULA_LEAD):
-        return "'" + text
-    return text
+    return CSV_FORMATTERS[column.kind](value)
 
 
 def csv_lines(columns: list[Column], rows: Iterable[Sequence]) -> Iterator[bytes]:
-    """The CSV in UTF-8 piece by piece: the BOM with the header line, then one line per row as it comes."""
+    """The CSV in UTF-8 piece by piece: the BOM with the header line, then the rows as they come,
+    sent on every CSV_FLUSH characters (a few hundred rows), never all held at once."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([column.header for column in columns])
     yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    buffer.seek(0)
+    buffer.truncate()
+    formatters = [CSV_FORMATTERS[column.kind] for column in columns]
+    writerow = writer.writerow
     for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([csv_value(column, value) for column, value in zip(columns, row, strict=False)])
+        writerow([fmt(value) for fmt, value in zip(formatters, row, strict=False)])
+        if buffer.tell() >= CSV_FLUSH:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
         yield buffer.getvalue().encode("utf-8")
 
 

@@ -226,14 +226,19 @@ def iter_overdue(today: date, *, plan_id: int | None = None, period_id: int | No
              .execution_options(yield_per=batch))
     calendar = workflows().calendar
     labels: dict[str, str] = {}
+    days_late: dict[date, int] = {}  # a few distinct due dates: counted once each
     for r in db.session.execute(query):
-        if r.step_key and r.step_key not in labels:
+        due_day, step_key = r.due, r.step_key
+        late = days_late.get(due_day)
+        if late is None:
+            late = days_late[due_day] = calendar.workdays_between(due_day, today)
+        if step_key and step_key not in labels:
             try:
-                labels[r.step_key] = workflows().ladder.step(r.step_key).label
+                labels[step_key] = workflows().ladder.step(step_key).label
             except KeyError:
-                labels[r.step_key] = r.step_key
+                labels[step_key] = step_key
         yield OverdueRow(
             r.assignment_id, r.plan_slug, r.task_number, r.task_title, r.unit_name, r.role, r.period_id,
-            r.period_label, r.due, calendar.workdays_between(r.due, today), r.state,
-            rule_due=r.rule_due if r.rule_due != r.due else None, step=r.step_key,
-            step_label=labels.get(r.step_key) if r.step_key else None, step_day=r.step_day, unit_id=r.unit_id)
+            r.period_label, due_day, late, r.state, rule_due=r.rule_due if r.rule_due != due_day else None,
+            step=step_key, step_label=labels.get(step_key) if step_key else None, step_day=r.step_day,
+            unit_id=r.unit_id)

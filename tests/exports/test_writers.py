@@ -129,6 +129,22 @@ def test_xlsx_writes_a_large_sheet_in_batches_with_flat_memory(plain_app):
     assert sum(1 for _ in ws.iter_rows()) == 10_001
 
 
+def test_csv_sends_rows_in_chunks_as_they_come(plain_app):
+    pulled: list[int] = []
+
+    def rows():
+        for n in range(3000):
+            pulled.append(n)
+            yield (str(n), "自治区人力资源社会保障厅")
+
+    body = iter(csv_response("x.csv", [Column("编号"), Column("单位")], rows()).response)
+    assert next(body).decode() == "\ufeff编号,单位\r\n" and pulled == []
+    first = next(body)
+    assert 0 < len(pulled) < 3000 and len(first) >= 16 * 1024  # a chunk, not the whole file
+    rest = b"".join(body)
+    assert len(pulled) == 3000 and (first + rest).count(b"\r\n") == 3000
+
+
 def test_csv_bom_header_and_values(plain_app):
     response = csv_response("figures.csv", COLUMNS, iter(ROWS))
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -142,7 +158,10 @@ def test_csv_bom_header_and_values(plain_app):
     assert rows[3][0] == "'-3"
 
 
-def test_csv_is_streamed_row_by_row(plain_app):
+def test_csv_is_streamed_row_by_row(plain_app, monkeypatch):
+    import app.exports.writers as writers
+
+    monkeypatch.setattr(writers, "CSV_FLUSH", 1)  # a chunk per row
     pulled: list[int] = []
 
     def rows():
