@@ -26,7 +26,12 @@ from .forms import IssueForm, PostForm, PracticeMarkForm
 from .models import Brief
 
 bp = Blueprint("briefs", __name__, url_prefix="/briefs")
-PERIOD_KIND_LABELS = {"monthly": "月度", "quarterly": "季度", "half_year": "半年", "annual": "年度"}
+
+
+def period_kind_label(kind: str) -> str:
+    labels = {"monthly": gettext("月度"), "quarterly": gettext("季度"), "half_year": gettext("半年"),
+              "annual": gettext("年度")}
+    return labels.get(kind, kind)
 PER_PAGE = 50
 
 
@@ -80,7 +85,7 @@ def _index(form: IssueForm, plan: Plan | None, status: int = 200):
     rows, total = services.briefs_page(plan.id if plan else None, page, PER_PAGE)
     periods = services.issue_choices(plan) if plan is not None else []
     form.plan.choices = [SelectChoice(p.id, f"{p.code} {p.title}") for p in plans]
-    form.period.choices = [SelectChoice(p.id, f"{p.label}（{PERIOD_KIND_LABELS.get(p.kind, p.kind)}）")
+    form.period.choices = [SelectChoice(p.id, f"{p.label}（{period_kind_label(p.kind)}）")
                            for p in periods]
     if plan is not None:
         form.plan.data = plan.id
