@@ -1,9 +1,17 @@
 """Load and fault test of the production stack: gunicorn (4 sync workers) + PostgreSQL, loopback only.
 
+    .venv/bin/python bench/bench_load.py --reuse --no-pg-restart --no-faults   # the clean load of issue 7 (below)
     .venv/bin/python bench/bench_load.py                         # 300 plans, 60 s clean + 60 s with faults
     .venv/bin/python bench/bench_load.py --plans 30 --seconds 20 # quick run
     .venv/bin/python bench/bench_load.py --reuse                 # keep database pt_load from a previous run
     .venv/bin/python bench/bench_load.py --no-pg-restart         # skip the PostgreSQL restart
+    .venv/bin/python bench/bench_load.py --no-faults             # no fault phase (no worker kill, no PostgreSQL stop)
+    .venv/bin/python bench/bench_load.py --think 1               # stress: 1 s between a user's clicks
+
+The think time (--think, default 5 s, each pause uniform between 0.5x and 1.5x) is the pause after each of
+a user's requests: reading a page, filling in the form before saving it. Users start at a random moment
+within the first pause, not all at the same instant. The user count (200 liaisons + 10 staff) and the data
+(300 plans, 102,000 assignments, ~1M reports) are the issue's; only the pause is a choice.
 
 What it does (bounded in count and time; it stops by itself and stops gunicorn at the end):
 
@@ -12,7 +20,10 @@ What it does (bounded in count and time; it stops by itself and stops gunicorn a
    then starts `gunicorn -c gunicorn.conf.py wsgi:app` on 127.0.0.1:<free port> with APP_ENV=production,
    a 64-character SECRET_KEY, and — for the benchmark only — MFA_REQUIRED_ROLES=none (staff log in with
    a password alone) and LOGIN_IP_MAX_FAILURES / LOGIN_ACCOUNT_MAX_FAILURES raised to 1,000,000
-   (every client comes from 127.0.0.1). It waits for /healthz.
+   (every client comes from 127.0.0.1); TODAY=2025-12-20 (the synthetic data's year, as bench/bench_pages.py);
+   JSON logs at INFO as in production (the access lines give each request's server-side time). It waits
+   for /healthz. With --reuse and an existing pt_load the database is kept (earlier runs' drafts and
+   submissions stay; each run picks reports that are still editable).
    All simulated users log in before the timed load, --login-concurrency at a time (each login is one
    scrypt hash); the logins are reported as their own table.
 2. Concurrency checks: (a) the same report opened in two sessions of its unit and saved at the same
@@ -22,7 +33,9 @@ What it does (bounded in count and time; it stops by itself and stops gunicorn a
 3. Clean load: 200 liaisons (logged in once, above; loop: /items, an item, a report form, save a draft, 1 in 8
    loops submit) and 10 staff (matrix of a plan, the overdue list, a report) for --seconds, with
    --think seconds (random 0.5×–1.5×) between requests. Throughput, p50/p95/p99 per page, errors
-   (status other than 2xx/3xx/400/409, connection errors, timeouts) — must be 0.
+   (status other than 2xx/3xx/400/409, connection errors, timeouts) — must be 0. Also: the server-side
+   time per route (the app's access lines, without queueing), and who used the CPU while the load ran
+   (this client, gunicorn, the load database's PostgreSQL backends, everything else) with the load average.
 4. Fault load: the same load for --seconds again; at 25 % one gunicorn worker gets SIGKILL (its pid read
    from the master's children); at 50 % PostgreSQL is stopped (pg_ctlcluster … stop -m fast) for
    --outage seconds and started again. Errors are counted per window (before / kill / outage / after);
@@ -199,8 +212,9 @@ def load_targets(n_users: int, seed: int = 11) -> tuple[dict[str, list[tuple[int
 
 # --------------------------------------------------------------------------------------- scenarios
 
-def save(sess: Session, aid: int, pid: int, action: str, page_prefix: str = "") -> tuple[str, str]:
-    """Open the report form and post it. Returns (outcome, detail): ok | conflict | rejected | error."""
+def save(sess: Session, aid: int, pid: int, action: str, page_prefix: str = "", pause=None) -> tuple[str, str]:
+    """Open the report form, (pause: the user fills it in,) post it.
+    Returns (outcome, detail): ok | conflict | rejected | error."""
     path = f"/items/{aid}/reports/{pid}"
     status, _, text = sess.request("GET", path, page_prefix + "GET report form")
     if status != 200:
@@ -208,6 +222,8 @@ def save(sess: Session, aid: int, pid: int, action: str, page_prefix: str = "") 
     token, version, figures = parse_report_form(text)
     if token is None or version is None:
         return "rejected", "not editable"
+    if pause is not None:
+        pause()
     return post_form(sess, aid, pid, token, version, figures, action, page_prefix)
 
 
@@ -346,6 +362,7 @@ class Load:
     def liaison(self, username: str):
         s = self.session(username, username, "synth-pass-1")
         mine = self.targets[username]
+        self.stop.wait(random.uniform(0, self.think))  # users start over the first pause, not all at once
         while not self.stop.is_set():
             s.request("GET", "/items", "GET /items")
             self.pause()
@@ -355,7 +372,7 @@ class Load:
             s.request("GET", f"/items/{aid}", "GET item")
             self.pause()
             action = "submit" if random.random() < 1 / 8 else "save"
-            outcome, detail = save(s, aid, pid, action)
+            outcome, detail = save(s, aid, pid, action, pause=self.pause)
             self.note(f"{action}:{outcome}")
             if action == "submit" and outcome == "ok":
                 with self.lock:
@@ -367,6 +384,7 @@ class Load:
 
     def staff(self, i: int):
         s = self.session(f"staff{i}", *STAFF)
+        self.stop.wait(random.uniform(0, self.think))
         pages = [(f"/review/plans/{self.extra['plan_slug']}/matrix", "staff: matrix (one plan)"),
                  ("/review/overdue", "staff: overdue (all plans)"),
                  (f"/review/overdue?plan={self.extra['plan_id']}", "staff: overdue (one plan)")]
@@ -379,7 +397,7 @@ class Load:
                 s.request("GET", f"/items/{aid}/reports/{pid}", "staff: open a report")
                 self.pause()
 
-    def run(self, seconds: float, n_staff: int, events: list | None = None):
+    def run(self, seconds: float, n_staff: int, events: list | None = None, on_stop=None):
         threads = [threading.Thread(target=self.liaison, args=(u,), daemon=True) for u in self.targets]
         threads += [threading.Thread(target=self.staff, args=(i,), daemon=True) for i in range(n_staff)]
         t0 = time.monotonic()
@@ -391,6 +409,8 @@ class Load:
             fn()
         time.sleep(max(0.0, t0 + seconds - time.monotonic()))
         self.stop.set()
+        if on_stop is not None:
+            on_stop()
         for t in threads:
             t.join(timeout=35)
         return t0, time.monotonic()
@@ -519,7 +539,8 @@ def finish_without_faults(args, result: dict, clean: Load, touched: list, env: d
           f"in db {b['in_db_submitted_with_figures']}")
     print(f"  clean load: {args.liaisons} liaisons + {args.staff} staff, think {args.think} s ± 50 %: "
           f"{cl['rps']} req/s, p50 {cl['p50']:.0f} ms, p95 {cl['p95']:.0f} ms, p99 {cl['p99']:.0f} ms, "
-          f"errors {cl['errors']}, outcomes {cl['outcomes']}")
+          f"errors {cl['errors']} (first {cl['warmup_seconds']:.0f} s: {cl['warmup']['errors']}), "
+          f"outcomes {cl['outcomes']}")
     print(f"  submissions seen ok {result['submissions']['client_saw_ok']}, in db {result['submissions']['in_db']}")
     print(f"  consistency: {result['consistency']}")
     print(f"  flask audit verify: exit {rc} ({tail})")
@@ -533,7 +554,8 @@ def main() -> None:
     ap.add_argument("--staff", type=int, default=10)
     ap.add_argument("--submitters", type=int, default=50)
     ap.add_argument("--conflict-trials", type=int, default=10)
-    ap.add_argument("--think", type=float, default=1.0, help="mean pause between a user's requests, seconds")
+    ap.add_argument("--think", type=float, default=5.0,
+                    help="mean pause after each of a user's requests (uniform 0.5x-1.5x), seconds; 1 = a stress test")
     ap.add_argument("--login-concurrency", type=int, default=8, help="logins in flight at once before the load")
     ap.add_argument("--outage", type=float, default=5.0, help="seconds PostgreSQL stays stopped")
     ap.add_argument("--no-pg-restart", action="store_true")
@@ -577,21 +599,31 @@ def main() -> None:
         pg_pids = load_backends()
         load_before = cpu.loadavg()
         cpu0, wall0 = cpu.snapshot(gun.pid, pg_pids), time.time()
-        t0, _ = clean.run(args.seconds, args.staff)
+        at_stop: dict = {}
+
+        def stopped():  # the CPU account ends when the load stops, not after the last requests drain
+            at_stop["cpu"] = cpu.snapshot(gun.pid, sorted(set(pg_pids) | set(load_backends())))
+            at_stop["t"] = time.monotonic()
+
+        t0, _ = clean.run(args.seconds, args.staff, on_stop=stopped)
         wall1 = wall0 + args.seconds
-        cpu1 = cpu.snapshot(gun.pid, sorted(set(pg_pids) | set(load_backends())))
         t1 = t0 + args.seconds  # requests completed after the stop signal are not counted
         warm = min(5.0, args.seconds / 6)  # the first seconds (all users start at once) are reported apart
         result["clean"] = summarize(rec.records, t0 + warm, t1)
-        result["clean"]["logins_and_warmup"] = summarize(rec.records, t0, t0 + warm)
+        result["clean"]["warmup"] = summarize(rec.records, t0, t0 + warm)
         result["clean"]["outcomes"] = clean.outcomes
         result["clean"]["think_seconds"] = args.think
-        result["clean"]["cpu"] = cpu.usage(cpu0, cpu1, time.monotonic() - t0)
+        result["clean"]["warmup_seconds"] = warm
+        result["clean"]["cpu"] = cpu.usage(cpu0, at_stop["cpu"], at_stop["t"] - t0)
         result["clean"]["loadavg_before"], result["clean"]["loadavg_after"] = load_before, cpu.loadavg()
         result["clean"]["server_ms"] = server_times(glog, wall0 + warm, wall1)
+        served = sum(r["n"] for r in server_times(glog, wall0, wall1).values())
+        result["clean"]["cpu"]["gunicorn_ms_per_request"] = round(
+            1000 * result["clean"]["cpu"]["cpu_seconds"]["gunicorn"] / max(served, 1), 1)
         print_table(f"clean load (after the first {warm:.0f} s; think {args.think} s ± 50 %)", result["clean"])
         print_server_times(result["clean"]["server_ms"])
-        print("  " + cpu.format_usage(result["clean"]["cpu"]))
+        print("  " + cpu.format_usage(result["clean"]["cpu"])
+              + f"; gunicorn {result['clean']['cpu']['gunicorn_ms_per_request']} ms CPU per request served")
         print(f"  load average (1, 5, 15 min) before {load_before}, after {result['clean']['loadavg_after']}")
         if args.no_faults:
             finish_without_faults(args, result, clean, touched, env, gun)
@@ -678,7 +710,9 @@ def main() -> None:
     c, b = result["conflict"], result["burst"]
     print(f"  concurrent edits: {c['one_won_one_conflict']}/{c['trials']} one won, one conflict; other {c['other']}")
     print(f"  50-submitter burst: client ok {b['client_ok']}/{b['submitters']}, in db {b['in_db_submitted_with_figures']}")
-    print(f"  clean load: {result['clean']['rps']} req/s, errors {result['clean']['errors']}, outcomes {result['clean']['outcomes']}")
+    cl = result["clean"]
+    print(f"  clean load: {cl['rps']} req/s, errors {cl['errors']} (first {cl['warmup_seconds']:.0f} s: "
+          f"{cl['warmup']['errors']}), outcomes {cl['outcomes']}")
     f = result["faults"]
     print("  fault load: errors by window: " + ", ".join(
         f"{k} {f[k]['errors']}" for k in ("before_kill", "kill_window", "outage", "first_5s_after_start", "after_recovery") if k in f)
