@@ -32,9 +32,9 @@ def supported(locale: str | None) -> bool:
 
 
 def html_lang(locale: object) -> str:
-    """The <html lang> of a locale (a babel Locale or a code)."""
+    """The <html lang> of a locale (a babel Locale or a code); a language without a catalogue shows Chinese."""
     code = str(locale or DEFAULT_LOCALE).split("_")[0]
-    return HTML_LANG.get(code, code)
+    return HTML_LANG.get(code, HTML_LANG[DEFAULT_LOCALE])
 
 
 # --- extractors (babel.cfg) -------------------------------------------------------------------------

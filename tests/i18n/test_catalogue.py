@@ -79,6 +79,6 @@ def test_the_real_report_states_are_msgids():
         "workflows/report_states.yaml")
 
 
-@pytest.mark.parametrize(("locale", "lang"), [("zh", "zh-CN"), ("en", "en"), (None, "zh-CN"), ("zh_Hans", "zh-CN")])
+@pytest.mark.parametrize(("locale", "lang"), [("zh", "zh-CN"), ("en", "en"), (None, "zh-CN"), ("zh_Hans", "zh-CN"), ("fr", "zh-CN")])
 def test_html_lang(locale, lang):
     assert html_lang(locale) == lang
