@@ -100,8 +100,7 @@ def data(ident: str):
 def items(ident: str):
     d = _build(ident, trend=False)
     what = request.args.get("what") or "all"
-    raw_indicator = request.args.get("indicator", "")
-    indicator_id = int(raw_indicator) if raw_indicator.isdigit() else None
+    indicator_id = services.as_id(request.args.get("indicator"))
     try:
         if what == "indicator" and indicator_id is None:
             raise services.FilterError(gettext("请指定指标（indicator=编号）。"))

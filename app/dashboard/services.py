@@ -130,6 +130,12 @@ def plan_options(plan: Plan) -> Options:
     return Options(list(sections), list(tasks), units, list(periods))
 
 
+def as_id(raw: str | None) -> int | None:
+    """A database id from query-string text, None for anything else ("²", "-1", 5000 digits …)."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
 def parse_filters(args: Any, options: Options) -> tuple[Filters, list[str]]:
     """Filters from the query string. A value that names nothing of this plan is ignored; the
     returned notes say which (Chinese, shown on the page)."""
@@ -139,7 +145,7 @@ def parse_filters(args: Any, options: Options) -> tuple[Filters, list[str]]:
         raw = (args.get(name) or "").strip()
         if not raw:
             return None
-        value: Any = int(raw) if raw.isdigit() and name not in ("kind", "light") else raw
+        value: Any = as_id(raw) if name not in ("kind", "light") else raw
         if value in allowed:
             return value
         notes.append(gettext("筛选条件“%(name)s”的值“%(value)s”无效，已忽略。", name=gettext(FILTER_LABELS[name]),

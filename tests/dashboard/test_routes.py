@@ -50,12 +50,15 @@ def test_bad_filters_are_ignored_with_a_visible_note(app, world, login):
     response = client.get(f"/plans/{world['plan'].slug}/dashboard?unit=abc&light=purple&period=999999")
     assert response.status_code == 200
     assert response.text.count("无效，已忽略") == 3
+    odd = client.get(f"/plans/{world['plan'].slug}/dashboard?task=%C2%B2&section={'9' * 5000}&kind=-1")
+    assert odd.status_code == 200 and odd.text.count("无效，已忽略") == 3
 
 
 def test_unknown_item_list_is_a_400_in_chinese(app, world, login):
     client = login(app.test_client(), "auditor")
     slug = world["plan"].slug
-    for query in ("what=nope", "what=indicator", "what=indicator&indicator=999999", "what=light"):
+    for query in ("what=nope", "what=indicator", "what=indicator&indicator=999999", "what=light",
+                  "what=indicator&indicator=%C2%B2", f"what=indicator&indicator={'9' * 5000}"):
         response = client.get(f"/plans/{slug}/dashboard/items?{query}")
         assert response.status_code == 400, query
         assert re.search(r'class="flash danger" role="alert">[^<]*[\u4e00-\u9fff]', response.text), query
