@@ -1,25 +1,29 @@
-"""Error pages in Chinese; no stack trace reaches a user."""
+"""Error pages in Chinese (or the user's language); no stack trace reaches a user."""
 
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 
 from .extensions import db
+from .i18n import N_
 
 MESSAGES = {
-    400: ("请求有误", "提交的内容不完整或已过期，请返回重试。"),
-    403: ("无权访问", "您没有访问该页面或执行该操作的权限。"),
-    404: ("页面不存在", "您要找的内容不存在，或不属于您的单位。"),
-    405: ("操作不允许", "该页面不支持这种请求方式。"),
-    413: ("文件过大", "上传的内容超过了允许的大小（16 MB），请压缩或拆分后重试。"),
-    500: ("系统错误", "系统出现错误，已记录。请稍后重试或联系管理员。"),
+    400: (N_("请求有误"), N_("提交的内容不完整或已过期，请返回重试。")),
+    403: (N_("无权访问"), N_("您没有访问该页面或执行该操作的权限。")),
+    404: (N_("页面不存在"), N_("您要找的内容不存在，或不属于您的单位。")),
+    405: (N_("操作不允许"), N_("该页面不支持这种请求方式。")),
+    413: (N_("文件过大"), N_("上传的内容超过了允许的大小（16 MB），请压缩或拆分后重试。")),
+    500: (N_("系统错误"), N_("系统出现错误，已记录。请稍后重试或联系管理员。")),
 }
 
 
 def register_error_handlers(app: Flask) -> None:
     def render(code: int):
         title, message = MESSAGES[code]
+        if code != 500:  # the server-error page uses nothing that may have failed (the user, the catalogue)
+            title, message = gettext(title), gettext(message)
         return render_template("error.html", code=code, title=title, message=message), code
 
     for code in (400, 403, 404, 405, 413):
@@ -28,8 +32,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(e):
         title, _ = MESSAGES[400]
-        return render_template("error.html", code=400, title=title,
-                               message="表单已过期（安全校验未通过），请刷新页面后重试。"), 400
+        return render_template("error.html", code=400, title=gettext(title),
+                               message=gettext("表单已过期（安全校验未通过），请刷新页面后重试。")), 400
 
     @app.errorhandler(500)
     def server_error(e):

@@ -42,6 +42,15 @@ def _html_lang() -> str:
     return html_lang(get_locale())
 
 
+@bp.app_template_global("tr")
+def translate_label(text: str | None) -> str:
+    """A label kept as data (a workflow file's state name, a *_LABELS value) in the user's language.
+
+    Unlike Jinja's ``_()``, which marks its result safe, this returns a plain string that autoescaping
+    still escapes, so a value that is not a msgid can never inject markup."""
+    return gettext(text) if text else ""
+
+
 def _local_time(moment) -> str:
     from ..timeutil import to_local
 

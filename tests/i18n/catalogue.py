@@ -27,6 +27,7 @@ LIAISON_SOURCES = [
     "app/templates/reports/report_form.html", "app/templates/reports/restate.html",
     "app/templates/reminders/inbox.html", "app/templates/reminders/notice.html",
     "app/templates/reports/import.html", "app/templates/reports/restatements.html", "app/reports/importing.py",
+    "app/templates/error.html", "app/errors.py",
     "app/auth/forms.py", "app/auth/routes.py", "app/auth/services.py", "app/auth/throttle.py",
     "app/auth/passwords.py", "app/auth/models.py",
     "app/reports/forms.py", "app/reports/routes.py", "app/reports/figure_routes.py", "app/reports/services.py",

@@ -124,3 +124,18 @@ def test_bulk_import_errors_in_english_name_their_rows_in_order(app, world, logi
     assert text.index("Row 2: ") < text.index("Row 3: ")
     assert "There is no indicator “不存在的指标”" in text
     assert "You can import only your own unit&#39;s data; “自治区教育厅” is not your unit." in text
+
+
+def test_error_pages_follow_the_language(app, world, login):
+    client = login(app.test_client(), "lx-own")
+    assert "页面不存在" in client.get("/items/999999").text
+    client.post("/account/language", data={"locale": "en"})
+    page = client.get("/items/999999")
+    assert page.status_code == 404 and "Page not found" in page.text and "页面不存在" not in page.text
+
+
+def test_data_labels_are_translated_but_never_trusted_as_markup(app, world):
+    with app.test_request_context("/"):
+        template = app.jinja_env.from_string("{{ tr(label) }}|{{ tr(none) }}")
+        assert template.render(label="草稿", none=None) == "草稿|"
+        assert template.render(label="<b>x</b>", none="") == "&lt;b&gt;x&lt;/b&gt;|"
