@@ -28,7 +28,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy import Select, and_, exists, false, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from ..audit import services as audit
@@ -38,7 +38,7 @@ from ..forms_common import DATE_MESSAGE
 from ..plans.models import Assignment, Period, Plan, Task
 from ..reminders import notices
 from ..reminders import services as reminders
-from ..reminders.models import LadderStep
+from ..reminders.models import DueOverride, LadderStep
 from ..reminders.sweep import take_steps
 from ..reminders.workdays import WorkCalendar
 from ..reports.models import Report, ReportTransition
@@ -136,51 +136,151 @@ def current_period_ids(today: date, plan_id: int | None = None) -> list[int]:
     return list(db.session.execute(query).scalars())
 
 
-def queue_query(today: date, *, period_ids: list[int] | None = None, plan_id: int | None = None,
-                unit_kind: str | None = None, reason: str | None = None, step: str | None = None,
-                assignment_ids: list[int] | None = None) -> Select:
-    """Open items (no submitted report) that are overdue, escalated or returned: one SELECT.
+def _past_due_periods_clause(today: date):
+    """Periods whose rule's due date, or an override's, is before today (a sargable pre-filter)."""
+    return or_(Period.due < today, Period.id.in_(select(DueOverride.period_id).where(DueOverride.due < today)))
 
-    ``period_ids`` None: every started period."""
+
+@dataclass
+class _Items:
+    """A query of open items (no submitted report) and the expressions of its reasons."""
+
+    query: Select
+    due: Any
+    overdue: Any
+    escalated: Any
+    returned: Any
+
+    def where(self, *conditions) -> _Items:
+        self.query = self.query.where(*conditions)
+        return self
+
+    @property
+    def any_reason(self):
+        return or_(self.overdue, self.escalated, self.returned)
+
+
+def _items(today: date, drive: str, *, period_ids: list[int] | None, plan_id: int | None,
+           steps: tuple[str, ...] = (), count_only: bool = False) -> _Items:
+    """Open items with the columns of a queue row, read from what ``drive`` names:
+
+    - "pairs": assignments × the periods in scope already due (the overdue items; read in due
+      order, each report looked up as the rows come, as the overdue list does);
+    - "returned": the returned reports in scope (by the report's (period, state) index);
+    - "steps": the items with one of ``steps`` taken in scope (by the ladder steps' index).
+
+    ``count_only`` (pairs): the overdue items' ids only, for their count."""
     submitted = workflows().report.submitted_states()
-    period_on = Period.plan_id == Assignment.plan_id
-    period_on = and_(period_on, Period.id.in_(period_ids) if period_ids is not None else Period.start <= today)
-    query, due = reminders.effective_due_joins(
-        select(Assignment.id.label("assignment_id"), Assignment.plan_id, Assignment.unit_id, Assignment.task_id,
-               Assignment.role, Plan.slug.label("plan_slug"), Plan.title.label("plan_title"),
-               Task.number.label("task_number"), Task.title.label("task_title"), Unit.name.label("unit_name"),
-               Unit.kind.label("unit_kind"), Period.id.label("period_id"), Period.label.label("period_label"),
-               Period.due.label("rule_due"), Report.id.label("report_id"), Report.state,
-               func.coalesce(Report.decided_at, Report.updated_at).label("returned_at"))
-        .select_from(Assignment)
-        .join(Period, period_on))
+    columns = (Assignment.id.label("assignment_id"), Assignment.plan_id, Assignment.unit_id, Assignment.task_id,
+               Assignment.role, Assignment.position, Task.number.label("task_number"), Period.id.label("period_id"),
+               Period.label.label("period_label"), Period.due.label("rule_due"), Report.id.label("report_id"),
+               Report.state, func.coalesce(Report.decided_at, Report.updated_at).label("returned_at"))
+    if drive == "pairs":
+        scope = and_(Period.plan_id == Assignment.plan_id, _past_due_periods_clause(today))
+        if period_ids is not None:
+            scope = and_(scope, Period.id.in_(period_ids))
+        if count_only:  # each report looked up by a subquery: the count stops at its limit, whatever the plan
+            state = select(Report.state).where(Report.assignment_id == Assignment.id,
+                                               Report.period_id == Period.id).scalar_subquery()
+            query = (select(Assignment.id).select_from(Assignment).join(Period, scope)
+                     .where(func.coalesce(state, "").not_in(submitted)))
+        else:
+            query = (select(*columns).select_from(Assignment).join(Period, scope)
+                     .outerjoin(Report, and_(Report.assignment_id == Assignment.id, Report.period_id == Period.id))
+                     .where(or_(Report.id.is_(None), Report.state.not_in(submitted))))
+    elif drive == "returned":
+        query = (select(*columns).select_from(Report).join(Assignment, Assignment.id == Report.assignment_id)
+                 .join(Period, Period.id == Report.period_id).where(Report.state == "returned"))
+        if period_ids is not None:
+            query = query.where(Report.period_id.in_(period_ids))
+    else:
+        taken = select(LadderStep.assignment_id, LadderStep.period_id).where(LadderStep.step.in_(steps))
+        if period_ids is not None:
+            taken = taken.where(LadderStep.period_id.in_(period_ids))
+        elif plan_id is not None:
+            taken = taken.where(LadderStep.period_id.in_(select(Period.id).where(Period.plan_id == plan_id)))
+        taken = taken.distinct().subquery("taken")
+        query = (select(*columns).select_from(taken).join(Assignment, Assignment.id == taken.c.assignment_id)
+                 .join(Period, Period.id == taken.c.period_id)
+                 .outerjoin(Report, and_(Report.assignment_id == Assignment.id, Report.period_id == Period.id))
+                 .where(or_(Report.id.is_(None), Report.state.not_in(submitted))))
+    query, due = reminders.effective_due_joins(query)
     keys = escalation_steps()
     escalated = exists().where(LadderStep.assignment_id == Assignment.id, LadderStep.period_id == Period.id,
                                LadderStep.step.in_(keys), LadderStep.due >= due) if keys else false()
     overdue = due < today
-    returned = Report.state == "returned"
-    query = (
-        query.add_columns(due.label("due"), overdue.label("is_overdue"), escalated.label("is_escalated"))
-        .join(Task, Task.id == Assignment.task_id)
-        .join(Plan, Plan.id == Assignment.plan_id)
-        .join(Unit, Unit.id == Assignment.unit_id)
-        .outerjoin(Report, and_(Report.assignment_id == Assignment.id, Report.period_id == Period.id))
-        .where(Assignment.active, or_(Report.id.is_(None), Report.state.not_in(submitted)))
-    )
-    conditions = {"overdue": overdue, "escalated": escalated, "returned": returned}
-    query = query.where(conditions[reason] if reason in conditions else or_(*conditions.values()))
+    if count_only:
+        query = query.where(Assignment.active)
+    else:
+        query = (query.add_columns(due.label("due"), overdue.label("is_overdue"), escalated.label("is_escalated"))
+                 .join(Task, Task.id == Assignment.task_id).where(Assignment.active))
     if plan_id is not None:
         query = query.where(Assignment.plan_id == plan_id)
-    if assignment_ids is not None:
-        query = query.where(Assignment.id.in_(assignment_ids))
-    if unit_kind:
-        query = query.where(Unit.kind == unit_kind)
+    return _Items(query, due, overdue, escalated, Report.state == "returned")
+
+
+def _ordered(*parts: Select) -> Select:
+    """The rows of the parts (disjoint), in the queue's order: due date, plan, task, unit's place."""
+    sub = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("queue_part")
+    return select(*sub.c).order_by(sub.c.due, sub.c.plan_id, sub.c.task_number, sub.c.position, sub.c.assignment_id,
+                                   sub.c.period_id)
+
+
+def queue_arms(today: date, *, period_ids: list[int] | None = None, plan_id: int | None = None,
+               unit_kind: str | None = None, reason: str | None = None, step: str | None = None,
+               assignment_ids: list[int] | None = None) -> list[tuple[Select, Select]]:
+    """The queue as one or two arms whose rows, each sorted, follow each other: per arm the
+    SELECT of its rows and the SELECT of its count (stopping at COUNT_CAP + 1).
+
+    An item not overdue has its due date today or later, so every overdue item sorts before every
+    other one: first the overdue items, then the returned or escalated ones not overdue. A reason
+    or a step filter reads only what it can show. ``period_ids`` None: every period."""
+    reason = reason if reason in REASONS else None
+    scope = {"period_ids": period_ids, "plan_id": plan_id}
+
+    def filtered(items: _Items, *conditions) -> Select:
+        query = items.query.where(*conditions)
+        if unit_kind:
+            query = query.where(Assignment.unit_id.in_(select(Unit.id).where(Unit.kind == unit_kind)))
+        if assignment_ids is not None:
+            query = query.where(Assignment.id.in_(assignment_ids))
+        return query
+
+    def arm(rows: Select, count: Select | None = None) -> tuple[Select, Select]:
+        counted = (count if count is not None else rows.order_by(None)).limit(COUNT_CAP + 1).subquery()
+        return rows, select(func.count()).select_from(counted)
+
     if step:
-        reached = steps_from(step)
-        query = query.where(exists().where(LadderStep.assignment_id == Assignment.id,
-                                           LadderStep.period_id == Period.id, LadderStep.step.in_(reached))
-                            if reached else false())
-    return query
+        items = _items(today, "steps", steps=steps_from(step), **scope)
+        return [arm(_ordered(filtered(items, {"overdue": items.overdue, "escalated": items.escalated,
+                                              "returned": items.returned}.get(reason, items.any_reason))))]
+    if reason == "returned":
+        return [arm(_ordered(filtered(_items(today, "returned", **scope))))]
+    if reason == "escalated":
+        items = _items(today, "steps", steps=escalation_steps(), **scope)
+        return [arm(_ordered(filtered(items, items.escalated)))]
+    overdue = _items(today, "pairs", **scope)
+    counted = _items(today, "pairs", count_only=True, **scope)
+    arms = [arm(_ordered(filtered(overdue, overdue.overdue)), filtered(counted, counted.overdue))]
+    if reason is None:  # then the returned or escalated items not overdue, in two disjoint parts
+        returned = _items(today, "returned", **scope)
+        parts = [filtered(returned, ~returned.overdue)]
+        if escalation_steps():
+            escalated = _items(today, "steps", steps=escalation_steps(), **scope)
+            parts.append(filtered(escalated, ~escalated.overdue, escalated.escalated,
+                                  or_(Report.id.is_(None), Report.state != "returned")))
+        arms.append(arm(_ordered(*parts)))
+    return arms
+
+
+def queue_query(today: date, *, period_ids: list[int] | None = None, plan_id: int | None = None,
+                unit_kind: str | None = None, reason: str | None = None, step: str | None = None,
+                assignment_ids: list[int] | None = None) -> Select:
+    """The queue as one SELECT (the arms of queue_arms one after the other), for a few known
+    items (the bulk actions' check) and for tests."""
+    arms = queue_arms(today, period_ids=period_ids, plan_id=plan_id, unit_kind=unit_kind, reason=reason,
+                      step=step, assignment_ids=assignment_ids)
+    return arms[0][0] if len(arms) == 1 else union_all(*(rows.order_by(None) for rows, _count in arms))
 
 
 @dataclass
@@ -190,6 +290,7 @@ class QueueRow:
     plan_id: int
     plan_slug: str
     plan_title: str
+    task_id: int
     task_number: int
     task_title: str
     unit_id: int
@@ -233,11 +334,16 @@ def _returned_day(r) -> date | None:
 
 
 def _rows(result: list, today: date) -> list[QueueRow]:
-    """Queue rows with age, steps and last contact: two more queries, for the given rows only."""
+    """Queue rows with names, age, steps and last contact: three more queries, for the given rows only
+    (each runs even for an empty page, so that a page runs the same statements whatever it shows)."""
     wf = workflows()
     order = {k: i for i, k in enumerate(wf.ladder.keys)}
     pairs = {(r.assignment_id, r.period_id) for r in result}
-    # both queries run even for an empty page, so that a page runs the same statements whatever it shows
+    names = {n.id: n for n in db.session.execute(
+        select(Assignment.id, Plan.slug, Plan.title.label("plan_title"), Task.title.label("task_title"),
+               Unit.name.label("unit_name"), Unit.kind.label("unit_kind"))
+        .join(Plan, Plan.id == Assignment.plan_id).join(Task, Task.id == Assignment.task_id)
+        .join(Unit, Unit.id == Assignment.unit_id).where(Assignment.id.in_({a for a, _p in pairs})))}
     steps: dict[tuple[int, int], list[tuple[LadderStep, str]]] = {}
     for s in db.session.execute(
         select(LadderStep).options(joinedload(LadderStep.by_user))
@@ -255,13 +361,13 @@ def _rows(result: list, today: date) -> list[QueueRow]:
         moves.setdefault(t.report_id, []).append((t, move.label if move else t.action))
     rows = []
     for r in result:
-        key = (r.assignment_id, r.period_id)
-        taken = steps.get(key, [])
+        n = names[r.assignment_id]
+        taken = steps.get((r.assignment_id, r.period_id), [])
         furthest = max(taken, key=lambda s: order.get(s[0].step, -1)) if taken else None
         returned_on = _returned_day(r)
         rows.append(QueueRow(
-            r.assignment_id, r.period_id, r.plan_id, r.plan_slug, r.plan_title, r.task_number, r.task_title,
-            r.unit_id, r.unit_name, r.unit_kind, r.role, r.period_label, r.due,
+            r.assignment_id, r.period_id, r.plan_id, n.slug, n.plan_title, r.task_id, r.task_number, n.task_title,
+            r.unit_id, n.unit_name, n.unit_kind, r.role, r.period_label, r.due,
             r.rule_due if r.rule_due != r.due else None, r.state,
             reasons_of(bool(r.is_overdue), bool(r.is_escalated), r.state == "returned"),
             age_workdays(wf.calendar, r.due, today, returned_on), returned_on,
@@ -281,18 +387,42 @@ def _step_label(key: str) -> str:
 def queue_page(today: date, *, period_ids: list[int] | None = None, plan_id: int | None = None,
                unit_kind: str | None = None, reason: str | None = None, step: str | None = None,
                page: int = 1, per_page: int | None = PER_PAGE) -> QueuePage:
-    """One page of the queue, longest overdue first (by effective due date), and the capped count.
+    """One page of the queue, longest overdue first (by effective due date), and the count.
 
+    The count stops at COUNT_CAP + 1 ("more than 1000"): an arm is counted only while the arms
+    before it hold no more than that. An arm is read only for the part of the page it holds;
+    a page past the first thousand items of an arm counts that arm exactly, once.
     ``per_page`` None: every row (an export)."""
-    base = queue_query(today, period_ids=period_ids, plan_id=plan_id, unit_kind=unit_kind, reason=reason,
-                       step=step)
-    total = db.session.execute(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())).scalar_one()
-    due = base.selected_columns.due
-    query = base.order_by(due, Assignment.plan_id, Task.number, Assignment.position, Assignment.id, Period.id)
+    arms = queue_arms(today, period_ids=period_ids, plan_id=plan_id, unit_kind=unit_kind, reason=reason,
+                      step=step)
+    counts: list[int | None] = []
+    for _rows_query, count in arms:
+        known = sum(c or 0 for c in counts)
+        counts.append(db.session.execute(count).scalar_one() if known <= COUNT_CAP and None not in counts else None)
+    total = COUNT_CAP + 1 if None in counts else min(sum(c or 0 for c in counts), COUNT_CAP + 1)
     page = max(page, 1)
-    if per_page is not None:
-        query = query.limit(per_page).offset((page - 1) * per_page)
-    return QueuePage(_rows(db.session.execute(query).all(), today), total, page, per_page or 0)
+    result: list = []
+    if per_page is None:
+        for query, _count in arms:
+            result += db.session.execute(query).all()
+        return QueuePage(_rows(result, today), total, page, 0)
+    offset, before = (page - 1) * per_page, 0  # before: the rows of the arms already passed
+    for n, ((query, _count_query), count) in enumerate(zip(arms, counts, strict=True)):
+        wanted = per_page - len(result)
+        if wanted <= 0:
+            break
+        start = max(0, offset - before)
+        got = db.session.execute(query.limit(wanted).offset(start)).all()
+        result += got
+        if n < len(arms) - 1 and len(result) < per_page:  # this arm ends before the page does: its size
+            if got:
+                before += start + len(got)
+            elif count is not None and count <= COUNT_CAP:
+                before += count
+            else:
+                before += db.session.execute(
+                    select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    return QueuePage(_rows(result, today), total, page, per_page)
 
 
 # --------------------------------------------------------------------------- bulk actions
@@ -421,9 +551,9 @@ def _check_selection(pairs: list[tuple[int, int]], today: date, plan_id: int | N
             valid.append((a_id, p_id))
     if not valid:
         return {}
-    found = {(r.assignment_id, r.period_id): r for r in db.session.execute(
+    found = {(r.assignment_id, r.period_id): r for r in _rows(db.session.execute(
         queue_query(today, period_ids=sorted({p for _a, p in valid}), assignment_ids=sorted({a for a, _p in valid}))
-    ).all()}
+    ).all(), today)}
     rows = {}
     for pair in valid:
         row = found.get(pair)
@@ -441,7 +571,7 @@ def _check_action(action: str, rows: dict, today: date, due: date | None, fail) 
         manual = reminders.manual_step()
         taken = _taken(rows, manual.key)
         for pair, r in rows.items():
-            if not r.is_overdue:
+            if "overdue" not in r.reasons:
                 fail("items", _("%(item)s 尚未逾期（截止 %(due)s），不能催办。", item=_name(r), due=r.due.isoformat()))
             elif pair in taken:
                 fail("items", _("%(item)s 已于 %(day)s %(step)s，不能重复催办。", item=_name(r),

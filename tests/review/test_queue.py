@@ -398,3 +398,31 @@ def test_returned_age_counts_from_the_return(app, scenario, login, monkeypatch):
                    if (r.assignment_id, r.period_id) == (item.id, mar.id))
     assert (row.reasons, row.returned_on, row.age) == (["returned"], D("2025-03-06"), 4)
     assert row.contact is not None and row.contact.kind == "退回修改"
+
+
+def test_pages_follow_each_other_across_the_overdue_and_the_other_items(app, scenario, monkeypatch):
+    """Overdue items first (due date order), then the returned ones not yet due: the pages, of any
+    size, give the same rows in the same order as the whole queue, and the count is exact."""
+    monkeypatch.setitem(app.config, "TODAY", D("2025-03-12"))
+    ps = periods(scenario.plan)
+    for unit in ("自治区教育厅", "自治区人力资源社会保障厅"):
+        _report(scenario, items(scenario, unit)[0], ps[MAR], ("return",))
+    _override(items(scenario, "甲市")[0], ps[FEB], D("2025-03-10"))  # overdue, due later than the others
+    db.session.commit()
+    with app.test_request_context():
+        everything = queue.queue_page(D("2025-03-12"), per_page=None)
+        keys = [r.key for r in everything.rows]
+        assert len(keys) == len(set(keys)) == everything.total == 13
+        assert [r.reasons for r in everything.rows][-2:] == [["returned"], ["returned"]]
+        assert everything.rows[10].key == key(items(scenario, "甲市")[0], ps[FEB])  # the override's later due date
+        assert [r.due for r in everything.rows] == sorted(r.due for r in everything.rows)
+        for size in (1, 3, 5, 12, 13, 50):
+            paged, page = [], 1
+            while True:
+                got = queue.queue_page(D("2025-03-12"), page=page, per_page=size)
+                assert got.total == 13
+                if not got.rows:
+                    break
+                paged += [r.key for r in got.rows]
+                page += 1
+            assert paged == keys, size

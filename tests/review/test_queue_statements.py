@@ -1,5 +1,6 @@
-"""The review queue runs the same number of SQL statements on a small data set and on one ten
-times larger (steps taken by the sweep, some reports returned), whatever the filters."""
+"""The review queue runs no more SQL statements on a data set ten times larger (steps taken by
+the sweep, some reports returned), whatever the filters: a fixed set of statements per page,
+of which a page skips those it does not need (the next part of the queue once the page is full)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ def test_queue_statements_do_not_grow_with_the_data(app, login, factory):
     small = _measure(app, login, factory, 1)
     _empty_database(app)
     large = _measure(app, login, factory, 10)
-    assert small == large, {k: (small[k], large[k]) for k in small if small[k] != large[k]}
+    assert set(small) == set(large)
+    assert all(large[k][0] <= small[k][0] for k in small), {k: (small[k], large[k]) for k in small}
     assert all(rows == 1 for _, rows in small.values()), small  # every page shows items: not a vacuous count
     assert all(0 < n < 30 for n, _ in small.values()), small
