@@ -21,7 +21,7 @@ from .writers import csv_response, xlsx_response
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
-FMT = "<any(xlsx, csv):fmt>"  # any other extension: no such route, 404
+FMT = f"<any({', '.join(services.FORMATS)}):fmt>"  # any other extension: no such route, 404
 
 
 def office_view_required(view):

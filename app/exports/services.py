@@ -53,7 +53,7 @@ def _period_of(plan: Plan, period_arg: str | None, today: date) -> Period | None
 
     if not period_arg:
         return current_period(plan, today)
-    period = db.session.get(Period, int(period_arg)) if period_arg.isdigit() else None
+    period = db.session.get(Period, int(period_arg)) if period_arg.isdigit() and len(period_arg) < 10 else None
     if period is None or period.plan_id != plan.id:
         raise NotFound(period_arg)
     return period
@@ -88,8 +88,8 @@ def matrix_sheet(plan: Plan, args: Mapping[str, str], today: date) -> Sheet:
                 if cell is None:
                     cells.append(None)
                 else:
-                    text = labels[cell["colour"]]
-                    cells.append(f"{text}（{lead}）" if cell["role"] == "lead" else text)
+                    label = labels[cell["colour"]]
+                    cells.append(f"{label}（{lead}）" if cell["role"] == "lead" else label)
             yield (number, task_title, *cells)
 
     counts = "，".join(f"{labels[k]} {m.counts[k]}" for k in review.CELL_LEGEND if k != "inactive")

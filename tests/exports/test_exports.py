@@ -263,6 +263,7 @@ def test_each_download_is_an_audit_event(app, world, login):
     "/exports/plans/{plan}/matrix.pdf", "/exports/plans/{plan}/figures.xls", "/exports/overdue.json",
     "/exports/plans/nope/matrix.xlsx", "/exports/plans/nope/figures.csv",
     "/exports/plans/{plan}/figures.xlsx?period=999999", "/exports/plans/{plan}/matrix.csv?period=x1",
+    "/exports/plans/{plan}/matrix.xlsx?period=99999999999999999999999",
 ])
 def test_missing_things_answer_404_and_record_nothing(app, world, login, url):
     client = login(app.test_client(), "staff")
