@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from ..extensions import db
 from ..i18n import N_
 from ..plans.access import get_assignment_or_404, may_edit_assignment, scope_assignments
-from ..plans.models import Assignment, Period, Plan, Task
+from ..plans.models import Assignment, Period, Task
 from ..reminders import services as reminders
 from ..reminders.forms import DueOverrideForm
 from ..timeutil import today
@@ -84,8 +84,7 @@ def item(assignment_id: int):
     form.version.data = assignment.version
     reports = {r.period_id: r for r in db.session.execute(
         select(Report).where(Report.assignment_id == assignment.id)).scalars()}
-    plan = db.session.get(Plan, assignment.plan_id)
-    current = services.current_period(plan, today())
+    current = services.current_among(periods, today())  # the plan's periods are loaded above
     indicators = services.indicators_for(assignment)
     statuses = reminders.item_status(assignment, periods, reports, indicators, today())
     submitted = workflows().report.submitted_states()

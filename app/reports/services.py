@@ -104,10 +104,16 @@ def current_period(plan: Plan, today: date, kind: str = "monthly") -> Period | N
     periods = db.session.execute(
         select(Period).where(Period.plan_id == plan.id, Period.kind == kind).order_by(Period.start)
     ).scalars().all()
-    if not periods:
+    return current_among(periods, today, kind)
+
+
+def current_among(periods: list[Period], today: date, kind: str = "monthly") -> Period | None:
+    """current_period, chosen among periods already loaded (any kinds, any order): no query."""
+    of_kind = sorted((p for p in periods if p.kind == kind), key=lambda p: p.start)
+    if not of_kind:
         return None
-    started = [p for p in periods if p.start <= today]
-    return started[-1] if started else periods[0]
+    started = [p for p in of_kind if p.start <= today]
+    return started[-1] if started else of_kind[0]
 
 
 def is_overdue(report: Report | None, period: Period, on: date) -> bool:

@@ -37,3 +37,17 @@ def test_current_periods_for_several_plans_and_none(factory):
     assert set(current_periods({plan.id, 999_999}, date(2025, 6, 1))) == {plan.id}  # a plan without periods: absent
     monthly = db.session.execute(select(Period).where(Period.plan_id == plan.id, Period.kind == "monthly")).scalars()
     assert len(list(monthly)) == 11 and db.session.get(Plan, plan.id) is plan
+
+
+def test_current_among_loaded_periods_agrees_with_current_period(factory):
+    """The item page picks the current period among the plan's periods it has loaded (no query)."""
+    from app.reports.services import current_among
+
+    plan = factory.plan()
+    every = list(db.session.execute(select(Period).where(Period.plan_id == plan.id)
+                                    .order_by(Period.kind, Period.start.desc())).scalars())  # any order
+    for on in (date(2025, 1, 15), date(2025, 3, 1), date(2025, 8, 31), date(2026, 2, 1)):
+        for kind in ("monthly", "quarterly", "half_year", "annual"):
+            assert current_among(every, on, kind) is current_period(plan, on, kind), (on, kind)
+    assert current_among([], date(2025, 3, 1)) is None
+    assert current_among([p for p in every if p.kind == "annual"], date(2025, 3, 1)) is None  # no monthly
