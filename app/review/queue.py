@@ -151,10 +151,6 @@ class _Items:
     escalated: Any
     returned: Any
 
-    def where(self, *conditions) -> _Items:
-        self.query = self.query.where(*conditions)
-        return self
-
     @property
     def any_reason(self):
         return or_(self.overdue, self.escalated, self.returned)
@@ -450,8 +446,8 @@ def parse_keys(values: list[str]) -> tuple[list[tuple[int, int]], list[str]]:
     pairs: list[tuple[int, int]] = []
     bad: list[str] = []
     for value in values:
-        a, sep, p = (value or "").strip().partition("-")
-        if not sep or not a.isdigit() or not p.isdigit() or len(a) > 12 or len(p) > 12:
+        a, _sep, p = (value or "").strip().partition("-")
+        if not all(part.isascii() and part.isdigit() and len(part) <= 9 for part in (a, p)):  # ids fit an int4
             bad.append(value)
             continue
         pair = (int(a), int(p))

@@ -39,8 +39,10 @@ def office_view_required(view):
 
 
 def _int_arg(name: str) -> int | None:
+    """A positive id or page number from the query string; None for anything else (a superscript
+    digit, or more digits than an id has, is no number here rather than an error)."""
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 @bp.route("/plans/<ident>/matrix")

@@ -291,6 +291,10 @@ BAD = [
     ("no action", lambda s, ok: {"item": ok, "action": "delete", "message": "x"}, "", "请选择要执行的操作"),
     ("an id that is no id", lambda s, ok: {"item": [ok, "abc"], "action": "urge", "message": "请报送"}, "",
      "所选事项无法识别"),
+    ("an id larger than any", lambda s, ok: {"item": [ok, "99999999999-1"], "action": "urge", "message": "请报送"},
+     "", "所选事项无法识别"),
+    ("an id in other digits", lambda s, ok: {"item": [ok, "１²-3"], "action": "urge", "message": "请报送"}, "",
+     "所选事项无法识别"),
     ("a nonexistent id, beside a good one", lambda s, ok: {"item": [ok, "999999-1"], "action": "urge",
                                                            "message": "请报送"}, "", "所选事项不存在或已撤销"),
     ("another plan's period", lambda s, ok: {"item": [ok, _cross_plan_item(s)], "action": "urge",
@@ -426,3 +430,10 @@ def test_pages_follow_each_other_across_the_overdue_and_the_other_items(app, sce
                 paged += [r.key for r in got.rows]
                 page += 1
             assert paged == keys, size
+
+
+@pytest.mark.parametrize("query", ["page=99999999999999999999", "page=²", "plan=99999999999999", "period=abc",
+                                   "reason=nope&kind=nope&step=nope", "page=0"])
+def test_odd_query_strings_show_the_queue(app, scenario, login, query):
+    r = login(app.test_client(), "office1").get(f"/review/queue?{query}")
+    assert r.status_code == 200 and "督办队列" in r.text

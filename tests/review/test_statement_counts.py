@@ -3,7 +3,6 @@ small data set and on one ten times larger run the same number of statements."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import event, select
 
 from app.demo.synth import SYNTH_PASSWORD, synthesize
