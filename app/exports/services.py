@@ -53,7 +53,8 @@ def _period_of(plan: Plan, period_arg: str | None, today: date) -> Period | None
 
     if not period_arg:
         return current_period(plan, today)
-    period = db.session.get(Period, int(period_arg)) if period_arg.isdigit() and len(period_arg) < 10 else None
+    plain = period_arg.isascii() and period_arg.isdigit() and len(period_arg) <= 9  # not ², not 5000 digits
+    period = db.session.get(Period, int(period_arg)) if plain else None
     if period is None or period.plan_id != plan.id:
         raise NotFound(period_arg)
     return period

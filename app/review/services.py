@@ -196,7 +196,7 @@ def overdue_filters(args: Mapping[str, str], today: date) -> dict:
     from the query string; unknown values are ignored as the page ignores them."""
     plans = db.session.execute(select(Plan).order_by(Plan.issued.desc())).scalars().all()
     plan_arg = args.get("plan", "")
-    plan_id = int(plan_arg) if plan_arg.isdigit() else None
+    plan_id = int(plan_arg) if plan_arg.isascii() and plan_arg.isdigit() and len(plan_arg) <= 9 else None
     plan = next((p for p in plans if p.id == plan_id), None) if plan_id else (plans[0] if len(plans) == 1 else None)
     periods = past_due_periods(plan.id, today) if plan else []
     period_arg = args.get("period", "")

@@ -231,6 +231,12 @@ def test_overdue_rows_show_the_step_taken_and_the_draft(app, world, login):
     assert any(r[3] == "自治区教育厅" and r[1] == "3" for r in rows)
 
 
+@pytest.mark.parametrize("query", ["plan=²", "plan=99999999999999999999", "period=²", "step=%00"])
+def test_odd_overdue_filters_are_ignored(app, world, login, query):
+    client = login(app.test_client(), "staff")
+    assert client.get(f"/exports/overdue.csv?{query}").status_code == 200
+
+
 def test_overdue_step_filter_refer_is_empty_here(app, world, login):
     client = login(app.test_client(), "staff")
     assert len(_csv(client.get("/exports/overdue.csv?step=refer&period=all"))) == 1
@@ -263,7 +269,7 @@ def test_each_download_is_an_audit_event(app, world, login):
     "/exports/plans/{plan}/matrix.pdf", "/exports/plans/{plan}/figures.xls", "/exports/overdue.json",
     "/exports/plans/nope/matrix.xlsx", "/exports/plans/nope/figures.csv",
     "/exports/plans/{plan}/figures.xlsx?period=999999", "/exports/plans/{plan}/matrix.csv?period=x1",
-    "/exports/plans/{plan}/matrix.xlsx?period=99999999999999999999999",
+    "/exports/plans/{plan}/matrix.xlsx?period=99999999999999999999999", "/exports/plans/{plan}/figures.csv?period=²",
 ])
 def test_missing_things_answer_404_and_record_nothing(app, world, login, url):
     client = login(app.test_client(), "staff")
