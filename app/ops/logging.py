@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import NoInspectionAvailable
 
 ACCESS_LOGGER = "app.access"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -33,14 +35,26 @@ def _request_fields() -> dict[str, Any]:
     causes a database query."""
     if not has_request_context():
         return {}
-    user = g.get("_login_user")
-    user_id = getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
     return {
         "request_id": g.get("request_id"),
-        "user_id": user_id,
+        "user_id": _user_id(g.get("_login_user")),
         "method": request.method,
         "path": request.path,
     }
+
+
+def _user_id(user: Any) -> Any:
+    """The id of the request's user from its ORM identity, without touching its attributes: after a view
+    commits, every attribute of the user is expired, and reading ``user.id`` (or ``is_authenticated``,
+    which reads ``active``) would reload the user with one more query (the access line is written after
+    the commit). The anonymous user (no ORM state) has none."""
+    if user is None:
+        return None
+    try:
+        identity = sa_inspect(user).identity
+    except NoInspectionAvailable:  # the anonymous user, or a plain object standing for a user
+        return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+    return identity[0] if identity else None
 
 
 def _utc_time(created: float) -> str:

@@ -77,7 +77,7 @@ def item(assignment_id: int):
                                            form.status_note.data, _version(form.version))
                 db.session.commit()
                 flash(gettext("工作状态已保存。"), "success")
-                return redirect(url_for(".item", assignment_id=assignment.id))
+                return redirect(url_for(".item", assignment_id=assignment_id))
             except (services.ReportError, StaleDataError) as exc:
                 db.session.rollback()
                 flash(getattr(exc, "message", None) or gettext("该责任事项已被他人修改，请刷新页面后再保存。"), "danger")
@@ -155,10 +155,10 @@ def report_form(assignment_id: int, period_id: int):
                     services.transition(report, "submit", current_user)
                     db.session.commit()
                     flash(gettext("报告已报送，等待领导小组办公室审核。"), "success")
-                    return redirect(url_for(".item", assignment_id=assignment.id))
+                    return redirect(url_for(".item", assignment_id=assignment_id))  # ids: no reload after commit
                 db.session.commit()
                 flash(gettext("草稿已保存。"), "success")
-                return redirect(url_for(".report_form", assignment_id=assignment.id, period_id=period.id))
+                return redirect(url_for(".report_form", assignment_id=assignment_id, period_id=period_id))
             except (StaleDataError, IntegrityError):
                 db.session.rollback()
                 form.form_errors.append(gettext("该报告已被他人修改，为避免覆盖，本次保存未生效。请刷新页面后再修改。"))

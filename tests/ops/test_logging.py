@@ -151,3 +151,33 @@ def test_behind_a_trusted_proxy_the_client_address_is_recorded(database_url, fac
     ips = dict(db.session.execute(select(AuditEvent.request_id, AuditEvent.ip).where(
         AuditEvent.request_id.in_(["via-proxy", "via-proxy-2"]), AuditEvent.action == "auth.login")).all())
     assert ips == {"via-proxy": "127.0.0.1", "via-proxy-2": "203.0.113.9"}
+
+
+
+def test_the_access_line_after_a_commit_reads_the_user_id_without_a_query(app, factory):
+    """The access line is written after the view committed, when every attribute of the user has expired:
+    its user id comes from the ORM identity, so writing it costs no query (a reload of the user before)."""
+    from flask import g
+    from sqlalchemy import event
+
+    from app.ops.logging import _request_fields
+
+    user = factory.user("staff-commit", role="staff")
+    user_id = user.id
+    db.session.commit()  # as a view's commit: the user's attributes expire
+    statements: list[str] = []
+
+    def on_statement(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", on_statement)
+    try:
+        with app.test_request_context("/items", method="POST"):
+            g._login_user = user
+            fields = _request_fields()
+            g._login_user = app.login_manager.anonymous_user()
+            anonymous = _request_fields()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+    assert fields["user_id"] == user_id and anonymous["user_id"] is None
+    assert statements == []
