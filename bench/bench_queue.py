@@ -109,6 +109,7 @@ def run(kind: str, args) -> list[tuple]:
             ("queue (one plan, current periods)", f"/review/queue?plan={plan_id}"),
             ("queue (returned, all plans)", "/review/queue?reason=returned"),
             ("queue (escalated, league/city)", "/review/queue?reason=escalated&kind=league_city"),
+            ("queue (escalated, all plans)", "/review/queue?reason=escalated"),
             ("queue (one plan, every period)", f"/review/queue?plan={plan_id}&period=all"),
             ("queue (all plans, every period)", "/review/queue?period=all"),
         ]

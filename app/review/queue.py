@@ -157,7 +157,7 @@ class _Items:
 
 
 def _items(today: date, drive: str, *, period_ids: list[int] | None, plan_id: int | None,
-           steps: tuple[str, ...] = (), count_only: bool = False) -> _Items:
+           unit_kind: str | None = None, steps: tuple[str, ...] = (), count_only: bool = False) -> _Items:
     """Open items with the columns of a queue row, read from what ``drive`` names:
 
     - "pairs": assignments × the periods in scope already due (the overdue items; read in due
@@ -165,7 +165,11 @@ def _items(today: date, drive: str, *, period_ids: list[int] | None, plan_id: in
     - "returned": the returned reports in scope (by the report's (period, state) index);
     - "steps": the items with one of ``steps`` taken in scope (by the ladder steps' index).
 
-    ``count_only`` (pairs): the overdue items' ids only, for their count."""
+    ``unit_kind``: the returned reports and the steps of that kind of unit only, chosen at the
+    source, before any report is looked up. ``count_only`` (pairs): the overdue items' ids only,
+    for their count."""
+    of_kind = (select(Assignment.id).where(Assignment.unit_id.in_(select(Unit.id).where(Unit.kind == unit_kind)))
+               if unit_kind else None)
     submitted = workflows().report.submitted_states()
     columns = (Assignment.id.label("assignment_id"), Assignment.plan_id, Assignment.unit_id, Assignment.task_id,
                Assignment.role, Assignment.position, Task.number.label("task_number"), Period.id.label("period_id"),
@@ -189,12 +193,16 @@ def _items(today: date, drive: str, *, period_ids: list[int] | None, plan_id: in
                  .join(Period, Period.id == Report.period_id).where(Report.state == "returned"))
         if period_ids is not None:
             query = query.where(Report.period_id.in_(period_ids))
+        if of_kind is not None:
+            query = query.where(Report.assignment_id.in_(of_kind))
     else:
         taken = select(LadderStep.assignment_id, LadderStep.period_id).where(LadderStep.step.in_(steps))
         if period_ids is not None:
             taken = taken.where(LadderStep.period_id.in_(period_ids))
         elif plan_id is not None:
             taken = taken.where(LadderStep.period_id.in_(select(Period.id).where(Period.plan_id == plan_id)))
+        if of_kind is not None:
+            taken = taken.where(LadderStep.assignment_id.in_(of_kind))
         taken = taken.distinct().subquery("taken")
         query = (select(*columns).select_from(taken).join(Assignment, Assignment.id == taken.c.assignment_id)
                  .join(Period, Period.id == taken.c.period_id)
@@ -232,7 +240,7 @@ def queue_arms(today: date, *, period_ids: list[int] | None = None, plan_id: int
     other one: first the overdue items, then the returned or escalated ones not overdue. A reason
     or a step filter reads only what it can show. ``period_ids`` None: every period."""
     reason = reason if reason in REASONS else None
-    scope = {"period_ids": period_ids, "plan_id": plan_id}
+    scope = {"period_ids": period_ids, "plan_id": plan_id, "unit_kind": unit_kind}
 
     def filtered(items: _Items, *conditions) -> Select:
         query = items.query.where(*conditions)
