@@ -611,6 +611,8 @@ def main() -> None:
         warm = min(5.0, args.seconds / 6)  # the first seconds (all users start at once) are reported apart
         result["clean"] = summarize(rec.records, t0 + warm, t1)
         result["clean"]["warmup"] = summarize(rec.records, t0, t0 + warm)
+        result["clean"]["records"] = [(round(r.t0 - t0, 3), round(r.t1 - t0, 3), r.page, r.status)
+                                      for r in rec.records]  # every request: start, end (s from the start), page
         result["clean"]["outcomes"] = clean.outcomes
         result["clean"]["think_seconds"] = args.think
         result["clean"]["warmup_seconds"] = warm
