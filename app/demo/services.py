@@ -57,7 +57,47 @@ def load_demo() -> list[tuple[str, str, str, str | None]]:
     if first_run:
         _demo_reports()
         db.session.commit()
+        _demo_review()
     return accounts
+
+
+DEMO_PRACTICES = [
+    ("“直播带岗”进社区", "联合平台企业开展直播带岗，单场发布岗位 1,200 个，现场达成意向 300 余人。"),
+    ("零工市场“一站式”服务", "在旗县设立零工驿站，求职登记、岗位匹配和技能培训一站办理。"),
+]
+
+
+def _demo_review() -> None:
+    """The leading group's side of the demo, for the last month with reviewed reports: the
+    plausibility scan, two good practices marked, the lagging-units ranking published and the
+    monthly brief issued (the brief last, so its audit head covers the rest)."""
+    from ..briefs.services import issue_brief, mark_practice
+    from ..integrity.services import scan
+    from ..rankings.services import publish
+    from ..reports.models import Report
+    from ..timeutil import today
+
+    staff = db.session.execute(select(User).where(User.username == "staff1")).scalar_one()
+    scan(store=True, actor=staff)
+    issued: list[tuple[Plan, Period]] = []
+    for plan in db.session.execute(select(Plan).order_by(Plan.id)).scalars().all():
+        months = db.session.execute(select(Period).where(Period.plan_id == plan.id, Period.kind == "monthly")
+                                    .order_by(Period.start)).scalars().all()
+        if len(months) < 2:
+            continue
+        month = months[-2]
+        accepted = db.session.execute(
+            select(Report).join(Assignment, Assignment.id == Report.assignment_id)
+            .where(Assignment.plan_id == plan.id, Report.period_id == month.id, Report.state == "accepted")
+            .order_by(Report.id).limit(len(DEMO_PRACTICES))).scalars().all()
+        for report, (title, note) in zip(accepted, DEMO_PRACTICES, strict=False):
+            mark_practice(report, staff, title, note)
+        publish(plan, month, staff, "演示数据：按月发布的排名。", today())
+        issued.append((plan, month))
+    db.session.commit()
+    for plan, month in issued:
+        issue_brief(plan, "monthly", month, staff)
+        db.session.commit()
 
 
 DEMO_MFA_LINE = ("MFA_REQUIRED_ROLES = ()  # written by `flask demo load`: the demo's staff and admin log in with "
@@ -99,6 +139,7 @@ def _demo_reports() -> None:
             select(Assignment).join(Task).where(Assignment.plan_id == plan.id, Assignment.active)
             .order_by(Task.number, Assignment.position)).scalars().all()
         totals: dict[tuple[int, int], Decimal] = {}
+        levels: dict[tuple[int, int], Decimal] = {}
         for a in assignments:
             liaison = liaisons.get(a.unit_id)
             if liaison is None:
@@ -113,11 +154,16 @@ def _demo_reports() -> None:
                     break
                 figures = {}
                 for ind in indicators:
+                    # each unit keeps its own pace (ahead or behind) with a little noise per month, so
+                    # year-to-date figures rise steadily and only a few trip the plausibility rules
+                    level = levels.setdefault((a.id, ind.id), Decimal(rng.uniform(0.85, 1.12)))
                     share = Decimal(i + 9) / Decimal(12)  # year-to-date pace, months 9..12
                     base = ind.target / (12 if ind.per_unit is False and a.role != "lead" else 1)
-                    value = (base * share * Decimal(rng.uniform(0.8, 1.15))).quantize(Decimal("0.01"))
+                    # small figures in 万 carry four decimals (single persons), as units report them
+                    step = Decimal("0.01") if base >= 10 else Decimal("0.0001")
+                    value = (base * share * level * Decimal(rng.uniform(0.99, 1.01))).quantize(step)
                     if not ind.cumulative:
-                        value = (ind.target * Decimal(rng.uniform(0.9, 1.05))).quantize(Decimal("0.1"))
+                        value = (ind.target * level * Decimal(rng.uniform(0.97, 1.0))).quantize(Decimal("0.01"))
                     totals[(a.id, ind.id)] = value
                     figures[ind.id] = value
                 data = reports.ReportInput(
