@@ -14,8 +14,8 @@ and the SQL statements per page. Target: p95 < 300 ms on PostgreSQL.
 ``--with-steps`` first gives the current period's overdue items the ladder steps the sweep
 would have taken by then (remind … refer, one INSERT … SELECT), so that the escalated filter
 and the steps/last-contact columns have rows to read; the rows are deleted again at the end
-(also after an error). The staff user ``bench-staff`` is created if missing (and kept, as
-bench_pages.py keeps it)."""
+(also after an error) and the table vacuumed and analysed. The staff user ``bench-staff`` is
+created if missing (and kept, as bench_pages.py keeps it)."""
 
 from __future__ import annotations
 
@@ -66,11 +66,16 @@ def add_steps(db, today: date) -> int:
 
 
 def remove_steps(db) -> int:
+    """Delete the steps add_steps wrote, then VACUUM ANALYZE the table (PostgreSQL), so that the
+    next benchmark finds it as it was: no dead rows to scan, statistics of the real rows."""
     from sqlalchemy import text
 
     result = db.session.execute(text("DELETE FROM ladder_step WHERE message = :mark AND by_user_id IS NULL"),
                                 {"mark": MARK})
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE ladder_step")
     return result.rowcount or 0
 
 
