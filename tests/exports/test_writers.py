@@ -76,17 +76,24 @@ def test_xlsx_is_attachment_with_utf8_name_and_length(plain_app):
 
 def test_xlsx_consumes_rows_lazily_and_removes_its_file(plain_app, monkeypatch):
     """The rows are pulled one by one while the sheet is written: never listed first."""
+    from xlsxwriter.utility import xl_rowcol_to_cell
+    from xlsxwriter.worksheet import Worksheet
+
     import app.exports.writers as writers
-    import app.exports.xlsx as xlsx
 
     events: list[tuple[str, str]] = []
-    real_cell = xlsx.cell_xml
 
-    def spy(ref, value, kind):
-        events.append(("cell", ref))
-        return real_cell(ref, value, kind)
+    def spying(name):
+        real = getattr(Worksheet, name)
 
-    monkeypatch.setattr(xlsx, "cell_xml", spy)
+        def spy(self, row, col, *args):
+            events.append(("cell", xl_rowcol_to_cell(row, col)))
+            return real(self, row, col, *args)
+
+        return spy
+
+    for name in ("write_string", "write_number", "write_datetime", "write_boolean", "write_blank"):
+        monkeypatch.setattr(Worksheet, name, spying(name))
 
     def rows():
         for n in range(3):
@@ -102,12 +109,40 @@ def test_xlsx_consumes_rows_lazily_and_removes_its_file(plain_app, monkeypatch):
 
     monkeypatch.setattr(writers.tempfile, "TemporaryFile", tracking)
     response = xlsx_response("x.xlsx", "s", COLUMNS, rows())
-    # each row is written before the next is pulled
-    assert events == [e for n in range(3) for e in
-                      [("pull", str(n)), *[("cell", f"{c}{n + 2}") for c in "ABCD"]]]
+    # the header first, then each row is written before the next is pulled
+    assert events == [("cell", f"{c}1") for c in "ABCDEF"] + [
+        e for n in range(3) for e in [("pull", str(n)), *[("cell", f"{c}{n + 2}") for c in "ABCD"]]]
     assert not handles[0].closed
     data = _body(response)
     assert handles[0].closed and data.startswith(b"PK")
+
+
+def test_xlsx_leaves_no_temporary_file_behind_even_when_the_rows_fail(plain_app, monkeypatch, tmp_path):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    _body(xlsx_response("x.xlsx", "s", COLUMNS, iter(ROWS)))
+    assert list(tmp_path.iterdir()) == []
+
+    def failing():
+        yield ROWS[0]
+        raise RuntimeError("database gone")
+
+    with pytest.raises(RuntimeError):
+        xlsx_response("x.xlsx", "s", COLUMNS, failing())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_xlsx_text_is_cleaned_capped_and_never_a_formula_number_or_link(plain_app):
+    columns = [Column("文本"), Column("数值", kind="int"), Column("日期", kind="date")]
+    rows = [("a\x01b\x1f", "007", "2025-01-01"), ("x" * 40_000, "http://example.com", "=1+1"),
+            (True, float("nan"), 5)]
+    ws = _sheet(xlsx_response("x.xlsx", "a[b]:c*d?e/f\\g" + "长" * 40, columns, iter(rows)))
+    assert ws.title == ("a b  c d e f g" + "长" * 40)[:31]
+    assert ws["A2"].value == "ab" and ws["B2"].value == "007" and ws["C2"].value == "2025-01-01"
+    assert len(ws["A3"].value) == 32767 and ws["B3"].value == "http://example.com" and not ws["B3"].hyperlink
+    assert ws["C3"].data_type == "s" and ws["C3"].value == "=1+1"
+    assert ws["A4"].value == "True" and ws["B4"].value == "nan" and ws["C4"].value == 5
 
 
 def test_xlsx_writes_a_large_sheet_in_batches_with_flat_memory(plain_app):
