@@ -15,6 +15,7 @@ from app.audit.models import AuditEvent
 from app.extensions import db
 from app.plans.models import Assignment, Period, Task
 from app.reports import services as reports
+from tests.conftest import FROZEN_TODAY
 
 
 @pytest.fixture
@@ -42,6 +43,28 @@ def _case(w: dict[str, Any]) -> str:
     return f"/cases/{case.id}/evidence.zip"
 
 
+def _publication(w: dict[str, Any]) -> str:
+    from app.plans.models import Plan
+    from app.rankings.services import publish
+
+    plan = db.session.execute(select(Plan)).scalars().first()
+    period = db.session.execute(select(Period).where(Period.kind == "monthly").order_by(Period.start)).scalars().first()
+    publication = publish(plan, period, w["staff"], None, FROZEN_TODAY)
+    db.session.commit()
+    return f"/rankings/{publication.id}.csv"
+
+
+def _brief(w: dict[str, Any]) -> str:
+    from app.briefs.services import issue_brief
+    from app.plans.models import Plan
+
+    plan = db.session.execute(select(Plan)).scalars().first()
+    period = db.session.execute(select(Period).where(Period.kind == "monthly").order_by(Period.start)).scalars().first()
+    brief = issue_brief(plan, "monthly", period, w["staff"])
+    db.session.commit()
+    return f"/briefs/{brief.id}.docx"
+
+
 # endpoint -> (user, url or a builder of it, the action its event carries)
 EXPORTS: dict[str, tuple[str, str | Callable[[dict[str, Any]], str], str]] = {
     "audit.export": ("auditor", "/audit/log.csv?action=area:report", "audit.export"),
@@ -51,11 +74,14 @@ EXPORTS: dict[str, tuple[str, str | Callable[[dict[str, Any]], str], str]] = {
     "exports.matrix": ("auditor", "/exports/plans/mini-2025/matrix.xlsx", "export.download"),
     "exports.figures": ("staff", "/exports/plans/mini-2025/figures.csv", "export.download"),
     "exports.overdue": ("staff", "/exports/overdue.xlsx?period=all", "export.download"),
+    "rankings.export": ("auditor", "/plans/mini-2025/ranking.xlsx", "ranking.export"),
+    "rankings.publication_export": ("staff", _publication, "ranking.export"),
+    "briefs.download": ("auditor", _brief, "brief.download"),
 }
 
 
 def _is_export(rule: Any) -> bool:
-    return rule.rule.endswith((".csv", ".zip", ".xlsx")) or any(w in rule.endpoint for w in ("export", "evidence"))
+    return rule.rule.endswith((".csv", ".zip", ".xlsx", ".docx")) or any(w in rule.endpoint for w in ("export", "evidence"))
 
 
 def test_every_export_route_is_in_the_table(app):
