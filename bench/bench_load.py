@@ -711,7 +711,7 @@ def main() -> None:
     print("\nSUMMARY")
     c, b = result["conflict"], result["burst"]
     print(f"  concurrent edits: {c['one_won_one_conflict']}/{c['trials']} one won, one conflict; other {c['other']}")
-    print(f"  50-submitter burst: client ok {b['client_ok']}/{b['submitters']}, in db {b['in_db_submitted_with_figures']}")
+    print(f"  {b['submitters']}-submitter burst: client ok {b['client_ok']}/{b['submitters']}, in db {b['in_db_submitted_with_figures']}")
     cl = result["clean"]
     print(f"  clean load: {cl['rps']} req/s, errors {cl['errors']} (first {cl['warmup_seconds']:.0f} s: "
           f"{cl['warmup']['errors']}), outcomes {cl['outcomes']}")
