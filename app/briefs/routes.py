@@ -6,16 +6,16 @@ mark good practices; the auditor only reads; liaisons have no brief pages."""
 
 from __future__ import annotations
 
-from functools import wraps
 from io import BytesIO
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
 from wtforms.fields.choices import SelectChoice
 
+from ..access import office_required, office_view_required
 from ..extensions import db
 from ..plans.models import Plan
 from ..timeutil import to_local
@@ -35,30 +35,6 @@ def period_kind_label(kind: str) -> str:
 PER_PAGE = 50
 
 
-def office_view_required(view):
-    """Leading-group staff, admins and auditors (read-only) see the briefs."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.sees_everything:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def office_required(view):
-    """Only leading-group staff and admins issue briefs and mark good practices."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.is_office:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 @bp.app_context_processor

@@ -5,14 +5,13 @@ Leading-group staff, admins and auditors (``sees_everything``) read it; it chang
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import wraps
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..access import office_view_required
 from ..extensions import db
 from ..plans.models import COMPARATOR_LABELS, Plan
 from ..plans.services import find_plan
@@ -22,18 +21,6 @@ from . import services
 
 bp = Blueprint("dashboard", __name__)
 
-
-def office_view_required(view):
-    """Leading-group staff, admins and auditors (read-only) see every unit."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.sees_everything:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def number(value: Decimal | float | int | None, digits: int = 2) -> str:

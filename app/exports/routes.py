@@ -6,11 +6,10 @@ a security event in the audit log, naming what was taken with which filters."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from functools import wraps
 
 from flask import Blueprint, Response, abort, request
-from flask_login import current_user, login_required
 
+from ..access import office_view_required
 from ..audit import services as audit
 from ..extensions import db
 from ..plans.models import Plan
@@ -23,18 +22,6 @@ bp = Blueprint("exports", __name__, url_prefix="/exports")
 
 FMT = f"<any({', '.join(services.FORMATS)}):fmt>"  # any other extension: no such route, 404
 
-
-def office_view_required(view):
-    """Leading-group staff, admins and auditors: the exports hold every unit's data."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.sees_everything:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 class _Counted:

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..access import office_required
 from ..extensions import db
 from ..plans.models import Assignment, Plan
 from . import drafts
@@ -35,17 +34,6 @@ def show(ident: str):
 
 
 # --- drafting a plan from the issued document (staff and admins) -----------------------------
-
-def office_required(view):
-    """Leading-group office staff and admins; liaisons and auditors get 403."""
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.is_office:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _own_open_draft(token: str) -> PlanDraft:

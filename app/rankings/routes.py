@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from functools import wraps
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
+from ..access import office_view_required
 from ..audit import services as audit
 from ..exports.writers import Column, csv_response, xlsx_response
 from ..extensions import db
@@ -31,18 +31,6 @@ bp = Blueprint("rankings", __name__)
 
 FORMATS = ("xlsx", "csv")
 
-
-def office_view_required(view):
-    """Leading-group staff, admins and auditors (read-only) see the rankings."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.sees_everything:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _int_arg(name: str) -> int | None:

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import csv
 import io
-from functools import wraps
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
+from ..access import office_view_required
 from ..audit import services as audit
 from ..extensions import db
 from ..plans.models import Assignment, Period, Plan
@@ -24,18 +24,6 @@ from .forms import QueueActionForm
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-
-def office_view_required(view):
-    """Leading-group staff, admins and auditors (read-only) see every unit."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.sees_everything:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _int_arg(name: str) -> int | None:
