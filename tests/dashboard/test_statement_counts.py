@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 from app.demo.synth import synthesize
 from app.extensions import db
 from app.plans.models import Period, Plan, Section, Task
-from tests.review.test_statement_counts import _count_statements
+from tests.statement_counts import assert_flat, warm_counts
 
 PAGES = ["dashboard", "filtered", "light", "items", "indicator_items", "json"]
 
@@ -47,19 +47,8 @@ def _measure(app, login, factory, scale: int) -> dict[str, int]:
         "indicator_items": f"{base}/items?what=indicator&indicator={indicator}&period={period}",
         "json": f"{base}.json",
     }
-    counts = {}
-    for name, url in urls.items():
-        _count_statements(app, staff, url)  # warm caches (user loading, lazy state)
-        counts[name] = _count_statements(app, staff, url)
-    return counts
+    return warm_counts(app, staff, urls)
 
 
 def test_statements_per_page_do_not_grow_with_the_data(app, login, factory):
-    small = _measure(app, login, factory, 1)
-    from tests.conftest import _empty_database
-
-    _empty_database(app)
-    large = _measure(app, login, factory, 10)
-    assert set(small) == set(PAGES)
-    assert small == large, {k: (small[k], large[k]) for k in small if small[k] != large[k]}
-    assert all(0 < count < 25 for count in small.values()), small
+    assert_flat(app, lambda scale: _measure(app, login, factory, scale), pages=PAGES, limit=25)

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from app.demo.synth import synthesize
 from app.extensions import db
 from app.plans.models import Period
-from tests.review.test_statement_counts import _count_statements
+from tests.statement_counts import count_statements
 
 EXPORTS = ["matrix.xlsx", "matrix.csv", "figures.xlsx", "figures.csv", "overdue.xlsx", "overdue.csv",
            "overdue_plan.csv"]
@@ -45,8 +45,8 @@ def _measure(app, login, factory, scale: int) -> tuple[dict[str, int], dict[str,
     }
     counts, rows = {}, {}
     for name, url in urls.items():
-        _count_statements(app, staff, url)  # warm caches (user loading, lazy state)
-        counts[name] = _count_statements(app, staff, url)
+        count_statements(app, staff, url)  # warm caches (user loading, lazy state)
+        counts[name] = count_statements(app, staff, url)
         if name.endswith(".csv"):
             body = staff.get(url).data.decode("utf-8-sig")
             rows[name] = len(list(csv.reader(io.StringIO(body)))) - 1

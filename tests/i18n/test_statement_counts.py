@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.plans.models import Assignment, Period, Task
-from tests.review.test_statement_counts import _count_statements
+from tests.statement_counts import count_statements
 
 
 def test_english_pages_run_the_same_statements_as_chinese(app, factory, login):
@@ -21,10 +21,10 @@ def test_english_pages_run_the_same_statements_as_chinese(app, factory, login):
     client = login(app.test_client(), "lx-own")
     for url in urls:  # warm up: first-request work (templates, the catalogue) is not per page
         client.get(url)
-    chinese = {url: _count_statements(app, client, url) for url in urls}
+    chinese = {url: count_statements(app, client, url) for url in urls}
     assert client.post("/account/language", data={"locale": "en"}).status_code == 302
     for url in urls:
         client.get(url)
-    english = {url: _count_statements(app, client, url) for url in urls}
+    english = {url: count_statements(app, client, url) for url in urls}
     assert "My items" in client.get("/items").text
     assert english == chinese

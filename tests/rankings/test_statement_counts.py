@@ -11,7 +11,7 @@ from app.extensions import db
 from app.plans.services import find_plan
 from app.rankings import services
 from app.timeutil import today
-from tests.review.test_statement_counts import _count_statements
+from tests.statement_counts import assert_flat, warm_counts
 
 PAGES = ["ranking", "ranking_kind", "unit", "publication", "xlsx", "csv", "publication_csv"]
 
@@ -37,19 +37,8 @@ def _measure(app, login, factory, scale: int) -> dict[str, int]:
         "csv": f"/plans/{slug}/ranking.csv",
         "publication_csv": f"/rankings/{pub.id}.csv",
     }
-    counts = {}
-    for name, url in urls.items():
-        _count_statements(app, staff, url)  # warm caches (user loading, lazy state)
-        counts[name] = _count_statements(app, staff, url)
-    return counts
+    return warm_counts(app, staff, urls)
 
 
 def test_statements_per_ranking_page_do_not_grow_with_the_data(app, login, factory):
-    small = _measure(app, login, factory, 1)
-    from tests.conftest import _empty_database
-
-    _empty_database(app)
-    large = _measure(app, login, factory, 10)
-    assert set(small) == set(PAGES)
-    assert small == large, {k: (small[k], large[k]) for k in small if small[k] != large[k]}
-    assert all(0 < count < 30 for count in small.values()), small
+    assert_flat(app, lambda scale: _measure(app, login, factory, scale), pages=PAGES, limit=30)

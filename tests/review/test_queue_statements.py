@@ -12,7 +12,7 @@ from app.plans.models import Period
 from app.reminders.sweep import sweep
 from app.reports.models import Report
 from tests.conftest import FROZEN_TODAY, _empty_database
-from tests.review.test_statement_counts import _count_statements
+from tests.statement_counts import count_statements
 
 
 def _measure(app, login, factory, scale: int) -> dict[str, tuple[int, int]]:
@@ -39,9 +39,9 @@ def _measure(app, login, factory, scale: int) -> dict[str, tuple[int, int]]:
     }
     counts = {}
     for name, url in urls.items():
-        _count_statements(app, staff, url)  # warm caches
+        count_statements(app, staff, url)  # warm caches
         rows = staff.get(url).text.count('name="item"')
-        counts[name] = (_count_statements(app, staff, url), min(rows, 1))
+        counts[name] = (count_statements(app, staff, url), min(rows, 1))
     return counts
 
 

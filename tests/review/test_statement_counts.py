@@ -3,31 +3,15 @@ small data set and on one ten times larger run the same number of statements."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.demo.synth import SYNTH_PASSWORD, synthesize
 from app.extensions import db
 from app.plans.models import Assignment, Period
+from tests.statement_counts import assert_flat, count_statements
 
 PAGES = ["matrix", "overdue", "overdue_plan", "my_items", "staff_items", "item", "report_form", "plan_show",
          "plans"]
-
-
-def _count_statements(app, client, url: str) -> int:
-    statements = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    assert response.status_code == 200, (url, response.status_code)
-    return len(statements)
 
 
 def _measure(app, login, factory, scale: int) -> dict[str, int]:
@@ -58,17 +42,10 @@ def _measure(app, login, factory, scale: int) -> dict[str, int]:
     }
     counts = {}
     for name, (client, url) in urls.items():
-        _count_statements(app, client, url)  # warm caches (user loading, lazy state)
-        counts[name] = _count_statements(app, client, url)
+        count_statements(app, client, url)  # warm caches (user loading, lazy state)
+        counts[name] = count_statements(app, client, url)
     return counts
 
 
 def test_statements_per_page_do_not_grow_with_the_data(app, login, factory):
-    small = _measure(app, login, factory, 1)
-    from tests.conftest import _empty_database
-
-    _empty_database(app)
-    large = _measure(app, login, factory, 10)
-    assert set(small) == set(PAGES)
-    assert small == large, {k: (small[k], large[k]) for k in small if small[k] != large[k]}
-    assert all(0 < count < 40 for count in small.values()), small
+    assert_flat(app, lambda scale: _measure(app, login, factory, scale), pages=PAGES, limit=40)
