@@ -31,13 +31,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pt_bench")
-TODAY = date(2025, 12, 20)
+from benchlib import PG_URL, TODAY, percentile
+
 FIGURE_MONTHS = ("2025年5月", "2025年6月", "2025年7月", "2025年8月")
 FIGURE_ROWS = 100_000
 SCENARIOS = ("overdue-xlsx", "overdue-csv", "figures-xlsx", "figures-csv")
@@ -54,10 +51,6 @@ def rss_mb() -> float:
 def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def drain(response) -> tuple[int, int]:

@@ -15,18 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-OUT = ROOT / "bench" / "out"
+from benchlib import OUT, PG_URL, TODAY, percentile
+
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pt_bench")
-TODAY = date(2025, 12, 20)
 
 
 def database(kind: str, reuse: bool) -> tuple[str, bool]:
@@ -49,10 +44,6 @@ def database(kind: str, reuse: bool) -> tuple[str, bool]:
         conn.execute("CREATE DATABASE pt_bench")
     return PG_URL, True
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def run(kind: str, args) -> list[tuple]:

@@ -26,19 +26,11 @@ import sys
 import tempfile
 import time
 from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-OUT = ROOT / "bench" / "out"
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pt_bench")
-TODAY = date(2025, 12, 20)
+from benchlib import OUT, PG_URL, TODAY, percentile
+
 MARK = "bench_queue"  # the message of the steps this bench adds, so that only those are deleted
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def add_steps(db, today: date) -> int:
