@@ -58,6 +58,9 @@ def _int(name: str, default: int) -> int:
 
 wsgi_app = "wsgi:app"
 bind = [address.strip() for address in os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")]
+# Sync workers, 4 on the 2-core reference machine: a page is CPU-bound Python (threads in one worker would
+# share its interpreter lock) that waits for PostgreSQL about a third of its time, which the second worker
+# per core fills (measured: bench/bench_load.py, docs/load-and-faults.md).
 workers = _int("GUNICORN_WORKERS", 4)
 threads = _int("GUNICORN_THREADS", 1)
 worker_class = "gthread" if threads > 1 else "sync"
