@@ -10,19 +10,14 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.pages import login
+
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 375, "height": 800}
 LONG_TITLE = ("推动重点群体高质量充分就业促进高校毕业生和农民工及退役军人等重点群体多渠道就业创业并"
               "强化困难人员兜底帮扶持续开展公共就业服务进园区进社区进校园专项活动")
 
-
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "e2e-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def set_language(page, base: str, label: str) -> None:

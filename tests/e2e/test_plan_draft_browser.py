@@ -6,15 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.e2e.pages import login
+
 NMG_DOCUMENT = Path(__file__).resolve().parents[1] / "data" / "plans" / "nmg-2025-employment-plan.txt"
 
-
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "e2e-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_upload_check_beside_the_source_and_import(browser, live_server, shots):

@@ -5,22 +5,12 @@ reason, the liaison sees the reason, corrects and resubmits, staff accept. Liais
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
+
+from tests.e2e.pages import login, main_text
 
 pytestmark = pytest.mark.browser
 
 
-def main_text(page, text: str) -> None:
-    """Wait (up to 10 s) until the page's main area shows `text`; fails with the page otherwise."""
-    expect(page.locator("main")).to_contain_text(text, timeout=10_000)
-
-
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "e2e-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_report_submit_return_resubmit_accept(browser, live_server, shots):
