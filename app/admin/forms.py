@@ -5,8 +5,7 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
 
 from ..auth.models import ROLE_LABELS
 from ..forms_common import length_message
-
-UNIT_KIND_LABELS = {"department": "自治区部门", "league_city": "盟市政府", "external": "其他单位"}
+from ..units.models import UNIT_KIND_LABELS
 
 
 class UnitForm(FlaskForm):

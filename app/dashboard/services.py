@@ -50,20 +50,14 @@ from ..integrity.models import Flag
 from ..plans.models import Assignment, Indicator, Period, Plan, Section, Task
 from ..reminders.lights import COLOURS, IndicatorProgress, Light, light_for
 from ..reminders.models import LadderStep
-from ..reminders.services import effective_due_joins
+from ..reminders.services import effective_due_joins, indicators_for_light
 from ..reports.models import Figure, Report
 from ..reports.services import indicator_applies
 from ..review.services import CELL_LEGEND, cell_colour
 from ..timeutil import local_tz, to_local
-from ..units.models import UNIT_KINDS, Unit
+from ..units.models import UNIT_KIND_LABELS, UNIT_KINDS, Unit
 from ..workflow import workflows
 
-try:  # the item lights' rule: which of an assignment's indicators measure the whole target
-    from ..reminders.services import indicators_for_light
-except ImportError:  # its name before it became public
-    from ..reminders.services import _indicator_for_light as indicators_for_light  # type: ignore[attr-defined,no-redef]
-
-UNIT_KIND_LABELS = {"department": "自治区部门", "league_city": "盟市政府", "external": "其他单位"}
 OPEN_FLAG_STATES = ("open", "explained")  # not yet dismissed or confirmed
 WHAT_LABELS = {
     "all": "全部责任事项",

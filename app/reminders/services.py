@@ -177,7 +177,6 @@ def indicators_for_light(assignment: Assignment, indicators: list[Indicator]) ->
             or (assignment.role == "lead" and "lead" in (i.reported_by or []))]
 
 
-_indicator_for_light = indicators_for_light  # the former private name, still imported by areas in progress
 
 
 def item_status(assignment: Assignment, periods: list[Period], reports: dict[int, Report],

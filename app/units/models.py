@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 
 UNIT_KINDS = ("department", "league_city", "external")
+UNIT_KIND_LABELS = {"department": "自治区部门", "league_city": "盟市政府", "external": "其他单位"}
 
 
 class Unit(db.Model):
