@@ -6,23 +6,15 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import browser, live_server, shots  # noqa: F401  (the browser fixtures)
+from tests.e2e.pages import login, main_text
 
 pytestmark = pytest.mark.browser
 
 
-def main_text(page, text: str) -> None:
-    expect(page.locator("main")).to_contain_text(text, timeout=10_000)
-
-
-def test_staff_read_filter_and_publish_the_ranking(browser, live_server, shots):  # noqa: F811
+def test_staff_read_filter_and_publish_the_ranking(browser, live_server, shots):
     base = live_server["url"]
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", "staff1")
-    page.fill("input[name=password]", "e2e-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
+    login(page, base, "staff1")
 
     page.goto(f"{base}/rankings")  # one plan: straight to its ranking
     main_text(page, "落后单位排名")
