@@ -6,10 +6,12 @@ CSRF, which protects cookie-authenticated forms, does not apply here)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from ..extensions import db
@@ -29,6 +31,7 @@ HTTP_MESSAGES = {
     413: ("too_large", "请求内容过大。"),
     415: ("unsupported_media_type", "请以 JSON 提交（Content-Type: application/json）。"),
     500: ("server_error", "系统出现错误，已记录。请稍后重试或联系管理员。"),
+    503: ("database_unavailable", "系统暂时无法连接数据库，请求没有完成，也没有保存任何内容。请稍后重试。"),
 }
 
 
@@ -100,6 +103,15 @@ def init_api_auth(bp: Blueprint) -> None:
         headers = {"Allow": ", ".join(err.valid_methods)} if isinstance(err, MethodNotAllowed) and err.valid_methods \
             else None
         return error_response(http_error(err.code or 500, headers))
+
+    @bp.errorhandler(OperationalError)
+    @bp.errorhandler(InterfaceError)
+    def _database_unavailable(err: Exception) -> Response:
+        """The database is unreachable: nothing was saved; the caller should retry (Retry-After)."""
+        with contextlib.suppress(Exception):
+            db.session.rollback()
+        current_app.logger.error("API: database unavailable on %s %s", request.method, request.path)
+        return error_response(http_error(503, {"Retry-After": "30"}))
 
     @bp.errorhandler(InternalServerError)
     def _server_error(err: Exception) -> Response:
