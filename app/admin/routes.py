@@ -80,7 +80,7 @@ def unit_edit(unit_id: int | None = None):
     if unit:
         candidates = db.session.execute(select(User).where(User.unit_id == unit.id, User.role == "liaison",
                                                            User.active)).scalars().all()
-        liaison_form.user_id.choices = [SelectChoice(0, "（暂无）")] + [SelectChoice(u.id, f"{u.name}（{u.username}）")
+        liaison_form.user_id.choices = [SelectChoice(0, gettext("（暂无）"))] + [SelectChoice(u.id, f"{u.name}（{u.username}）")
                                                                      for u in candidates]
         term = current_liaison(unit)
         if not liaison_form.is_submitted():
@@ -91,7 +91,7 @@ def unit_edit(unit_id: int | None = None):
         try:
             unit = save_unit(unit, values)
             db.session.commit()
-            flash("单位已保存。", "success")
+            flash(gettext("单位已保存。"), "success")
             return redirect(url_for(".unit_edit", unit_id=unit.id))
         except UnitError as exc:
             db.session.rollback()
@@ -106,15 +106,15 @@ def unit_liaison(unit_id: int):
     unit = _get(Unit, unit_id)
     form = LiaisonForm(prefix="liaison")
     candidates = db.session.execute(select(User).where(User.unit_id == unit.id, User.role == "liaison")).scalars().all()
-    form.user_id.choices = [SelectChoice(0, "（暂无）")] + [SelectChoice(u.id, u.name) for u in candidates]
+    form.user_id.choices = [SelectChoice(0, gettext("（暂无）"))] + [SelectChoice(u.id, u.name) for u in candidates]
     if not form.validate_on_submit():
-        flash("请选择本单位的联络员账号。", "danger")
+        flash(gettext("请选择本单位的联络员账号。"), "danger")
         return redirect(url_for(".unit_edit", unit_id=unit.id))
     user = db.session.get(User, form.user_id.data) if form.user_id.data else None
     try:
         set_liaison(unit, user, current_user)
         db.session.commit()
-        flash("联络员已更新，原联络员的任职记录已保留。", "success")
+        flash(gettext("联络员已更新，原联络员的任职记录已保留。"), "success")
     except UnitError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
@@ -141,7 +141,7 @@ def group_edit(group_id: int):
         try:
             changes = set_group_members(group, form.members.data or [])
             db.session.commit()
-            flash(f"成员已保存，责任事项已同步（{len(changes)} 项变化）。", "success")
+            flash(gettext("成员已保存，责任事项已同步（%(n)s 项变化）。", n=len(changes)), "success")
             return redirect(url_for(".group_edit", group_id=group.id))
         except UnitError as exc:
             db.session.rollback()
@@ -162,7 +162,7 @@ def users():
 def user_edit(user_id: int | None = None):
     user = _get(User, user_id) if user_id else None
     form = UserForm(obj=user)
-    form.unit_id.choices = [SelectChoice(0, "（无）")] + [SelectChoice(u.id, u.name) for u in db.session.execute(
+    form.unit_id.choices = [SelectChoice(0, gettext("（无）"))] + [SelectChoice(u.id, u.name) for u in db.session.execute(
         select(Unit).order_by(Unit.id)).scalars()]
     if user is not None and not form.is_submitted():
         form.unit_id.data = user.unit_id or 0
@@ -171,11 +171,11 @@ def user_edit(user_id: int | None = None):
                   "unit_id": form.unit_id.data or None, "active": form.active.data}
         clash = db.session.execute(select(User).where(User.username == form.username.data)).scalar_one_or_none()
         if clash is not None and clash is not user:
-            form.username.errors = [*list(form.username.errors), "该用户名已被使用。"]
+            form.username.errors = [*list(form.username.errors), gettext("该用户名已被使用。")]
         elif user is None and not form.password.data:
-            form.password.errors = [*list(form.password.errors), "新建账号须设置初始密码。"]
+            form.password.errors = [*list(form.password.errors), gettext("新建账号须设置初始密码。")]
         elif values["role"] == "liaison" and not values["unit_id"]:
-            form.unit_id.errors = [*list(form.unit_id.errors), "联络员账号必须属于一个单位。"]
+            form.unit_id.errors = [*list(form.unit_id.errors), gettext("联络员账号必须属于一个单位。")]
         else:
             try:
                 if user is None:
@@ -186,7 +186,7 @@ def user_edit(user_id: int | None = None):
                 else:
                     update_user(user, {**values, "username": form.username.data}, form.password.data or None)
                 db.session.commit()
-                flash("账号已保存。", "success")
+                flash(gettext("账号已保存。"), "success")
                 return redirect(url_for(".user_edit", user_id=user.id))
             except UserError as exc:
                 db.session.rollback()

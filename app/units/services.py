@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from ..audit import services as audit
@@ -27,7 +28,7 @@ class UnitError(Exception):
 def save_unit(unit: Unit | None, values: dict) -> Unit:
     clash = db.session.execute(select(Unit).where(Unit.name == values["name"])).scalar_one_or_none()
     if clash is not None and clash is not unit:
-        raise UnitError("已有同名单位。", "name")
+        raise UnitError(gettext("已有同名单位。"), "name")
     if unit is None:
         unit = Unit(**values)
         db.session.add(unit)
@@ -54,7 +55,7 @@ def set_group_members(group: UnitGroup, unit_ids: list[int]) -> list[str]:
         return []
     units = set(db.session.execute(select(Unit.id).where(Unit.id.in_(wanted))).scalars())
     if units != set(wanted):
-        raise UnitError("所选单位不存在。", "members")
+        raise UnitError(gettext("所选单位不存在。"), "members")
     for m in list(group.members):
         if m.unit_id not in units:
             group.members.remove(m)
@@ -75,7 +76,7 @@ def current_liaison(unit: Unit) -> LiaisonTerm | None:
 def set_liaison(unit: Unit, user: User | None, by: User | None) -> LiaisonTerm | None:
     """Name the unit's liaison officer, closing the previous term so the history stays."""
     if user is not None and (user.unit_id != unit.id or user.role != "liaison" or not user.active):
-        raise UnitError("联络员须为本单位在用的联络员账号。", "user_id")
+        raise UnitError(gettext("联络员须为本单位在用的联络员账号。"), "user_id")
     term = current_liaison(unit)
     if term is not None and user is not None and term.user_id == user.id:
         return term
