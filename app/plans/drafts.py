@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 from flask import current_app, has_app_context
+from flask_babel import gettext
 from sqlalchemy import or_, select
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -30,6 +31,7 @@ from ..audit import services as audit
 from ..auth.models import User
 from ..extensions import db
 from ..forms_common import parse_decimal
+from ..i18n import N_
 from ..units.models import Unit, UnitGroup
 from .draft_models import PlanDraft
 from .models import Plan
@@ -148,19 +150,19 @@ def configured_aliases() -> dict[str, Any] | None:
 def check_upload(data: bytes, filename: str) -> None:
     """Refuse what is too large or is a ZIP but not a Word document, before parsing."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise DraftInputError(f"文件过大：上限为 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB。")
+        raise DraftInputError(gettext("文件过大：上限为 %(n)s MB。", n=MAX_UPLOAD_BYTES // (1024 * 1024)))
     if data.startswith(ZIP_MAGIC):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 names = set(archive.namelist())
                 expanded = sum(info.file_size for info in archive.infolist())
         except (zipfile.BadZipFile, OSError, ValueError):
-            raise DraftInputError("Word 文件已损坏或不是有效的 .docx 文件，无法打开。") from None
+            raise DraftInputError(gettext("Word 文件已损坏或不是有效的 .docx 文件，无法打开。")) from None
         if "word/document.xml" not in names:
-            raise DraftInputError("Word 文件已损坏或不是有效的 .docx 文件：压缩包中没有 word/document.xml。"
-                                  "请上传 .docx 或 .txt 格式的方案原文。")
+            raise DraftInputError(gettext("Word 文件已损坏或不是有效的 .docx 文件：压缩包中没有 word/document.xml。"
+                                          "请上传 .docx 或 .txt 格式的方案原文。"))
         if expanded > MAX_UNZIPPED_BYTES:
-            raise DraftInputError("Word 文件解压后过大，无法读取。")
+            raise DraftInputError(gettext("Word 文件解压后过大，无法读取。"))
     elif data.startswith(OLE_MAGIC) or data.startswith(b"%PDF"):
         return  # the parser names these (password-protected or old .doc; PDF)
 
@@ -290,10 +292,10 @@ def units_from_text(text: str, groups: set[str]) -> tuple[list[tuple[str, str, b
             continue
         is_group = is_group or name in groups
         if len(name) > UNIT_NAME_MAX:
-            problems.append(f"单位名称“{name[:20]}…”超过 {UNIT_NAME_MAX} 个字。")
+            problems.append(gettext("单位名称“%(name)s…”超过 %(n)s 个字。", name=name[:20], n=UNIT_NAME_MAX))
             continue
         if any(e[0] == name for e in entries):
-            problems.append(f"单位“{name}”填了两次。")
+            problems.append(gettext("单位“%(name)s”填了两次。", name=name))
             continue
         entries.append((name, role, is_group))
     return entries, problems
@@ -358,11 +360,11 @@ def parse_date_text(text: str) -> date:
     """'2025-02-13', '2025/2/13' or '2025年2月13日'; ValueError with a Chinese message."""
     m = DATE_RE.match(text.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789")))
     if not m:
-        raise ValueError("请按“2025-02-13”的格式填写日期。")
+        raise ValueError(gettext("请按“2025-02-13”的格式填写日期。"))
     try:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
-        raise ValueError("日期不存在，请核对年、月、日。") from None
+        raise ValueError(gettext("日期不存在，请核对年、月、日。")) from None
 
 
 def _plain_number(value: Decimal) -> int | float:
@@ -382,21 +384,21 @@ def _indicators(rows: list[IndicatorEdit], old: list[dict[str, Any]], path: Fiel
         base = dict(by_key.get(key, {})) if key not in used_keys else {}  # a key posted twice: the second is new
         name = row.name.strip()
         if not name:
-            problems.append(Problem((*where, "name"), "请填写指标名称。"))
+            problems.append(Problem((*where, "name"), gettext("请填写指标名称。")))
         elif len(name) > INDICATOR_NAME_MAX:
-            problems.append(Problem((*where, "name"), f"不能超过 {INDICATOR_NAME_MAX} 个字。"))
+            problems.append(Problem((*where, "name"), gettext("不能超过 %(n)s 个字。", n=INDICATOR_NAME_MAX)))
         unit = row.unit.strip()
         if not unit:
-            problems.append(Problem((*where, "unit"), "请填写计量单位，如 万人、个、%。"))
+            problems.append(Problem((*where, "unit"), gettext("请填写计量单位，如 万人、个、%。")))
         elif len(unit) > INDICATOR_UNIT_MAX:
-            problems.append(Problem((*where, "unit"), f"不能超过 {INDICATOR_UNIT_MAX} 个字。"))
+            problems.append(Problem((*where, "unit"), gettext("不能超过 %(n)s 个字。", n=INDICATOR_UNIT_MAX)))
         if row.comparator not in COMPARATORS:
-            problems.append(Problem((*where, "comparator"), "请选择 ≥、≤ 或 ≈。"))
+            problems.append(Problem((*where, "comparator"), gettext("请选择 ≥、≤ 或 ≈。")))
         target: Decimal | None = None
         try:
             target = parse_decimal(row.target, allow_negative=True, max_abs=Decimal(10**12))
             if target is None:
-                problems.append(Problem((*where, "target"), "请填写目标值。"))
+                problems.append(Problem((*where, "target"), gettext("请填写目标值。")))
         except ValueError as exc:
             problems.append(Problem((*where, "target"), str(exc)))
         due: date | None = None
@@ -434,14 +436,14 @@ def apply_edits(data: dict[str, Any], edits: DraftEdits, known: set[str], groups
     problems: list[Problem] = []
     slug = edits.slug.strip()
     if slug and not SLUG_RE.match(slug):
-        problems.append(Problem(("slug",), "标识只能用小写英文字母、数字和“-”（2–59 个字符），如 nmg-2025-employment。"))
+        problems.append(Problem(("slug",), gettext("标识只能用小写英文字母、数字和“-”（2–59 个字符），如 nmg-2025-employment。")))
     out["id"] = slug
     out["code"] = re.sub(r"\s+", "", edits.code)
     out["title"] = edits.title.strip()
     out["issuer"] = edits.issuer.strip()
     for key, limit in MAX_LENGTHS.items():
         if len(out[key]) > limit:
-            problems.append(Problem((key,), f"不能超过 {limit} 个字。"))
+            problems.append(Problem((key,), gettext("不能超过 %(n)s 个字。", n=limit)))
     old_issued = data.get("issued")
     issued: date | None = None
     if edits.issued.strip():
@@ -459,7 +461,7 @@ def apply_edits(data: dict[str, Any], edits: DraftEdits, known: set[str], groups
 
     tasks = out.get("tasks") or []
     if len(edits.tasks) != len(tasks):
-        problems.append(Problem((), "表单与草稿不一致（任务数不同），请重新打开草稿页面后再修改。"))
+        problems.append(Problem((), gettext("表单与草稿不一致（任务数不同），请重新打开草稿页面后再修改。")))
         return AppliedEdits(out, [], unconfirmed_names(out, known), problems)
     all_groups = set(groups) | {str(g.get("name") if isinstance(g, dict) else g) for g in out.get("groups") or []}
     used_keys: set[str] = set()
@@ -467,9 +469,9 @@ def apply_edits(data: dict[str, Any], edits: DraftEdits, known: set[str], groups
     for i, (task, edit) in enumerate(zip(tasks, edits.tasks, strict=True)):
         title = edit.title.strip()
         if not title:
-            problems.append(Problem(("tasks", i, "title"), "请填写任务标题。"))
+            problems.append(Problem(("tasks", i, "title"), gettext("请填写任务标题。")))
         elif len(title) > 200:
-            problems.append(Problem(("tasks", i, "title"), "不能超过 200 个字。"))
+            problems.append(Problem(("tasks", i, "title"), gettext("不能超过 %(n)s 个字。", n=200)))
         task["title"] = title
         entries, unit_problems = units_from_text(edit.units, all_groups)
         problems += [Problem(("tasks", i, "units"), m) for m in unit_problems]
@@ -505,7 +507,7 @@ def apply_edits(data: dict[str, Any], edits: DraftEdits, known: set[str], groups
         match = re.sub(r"\s+", "", decision.match)
         if match:
             if match not in known:
-                problems.append(Problem(("confirm", name), f"系统中没有名为“{match}”的单位，请从列表中选择，或留空后勾选新建。"))
+                problems.append(Problem(("confirm", name), gettext("系统中没有名为“%(match)s”的单位，请从列表中选择，或留空后勾选新建。", match=match)))
                 continue
             _rename_unit(out, name, match)
         elif decision.create or edits.confirm_all_new:
@@ -521,28 +523,30 @@ def readiness_problems(applied: AppliedEdits) -> list[Problem]:
     """What must be complete before the draft is imported (saving does not need it)."""
     data = applied.data
     problems: list[Problem] = []
-    messages = {"slug": "请填写方案标识（id），如 nmg-2025-employment。", "code": "请填写发文字号，如 内政发〔2025〕7号。",
-                "title": "请填写方案标题。", "issuer": "请填写发文机关。"}
+    messages = {"slug": N_("请填写方案标识（id），如 nmg-2025-employment。"), "code": N_("请填写发文字号，如 内政发〔2025〕7号。"),
+                "title": N_("请填写方案标题。"), "issuer": N_("请填写发文机关。")}
     for key, message in messages.items():
         if not data.get("id" if key == "slug" else key):
-            problems.append(Problem((key,), message))
+            problems.append(Problem((key,), gettext(message)))
     if not data.get("issued"):
-        problems.append(Problem(("issued",), "请填写成文日期。"))
+        problems.append(Problem(("issued",), gettext("请填写成文日期。")))
     for i, task in enumerate(data.get("tasks") or []):
         if not task.get("units"):
-            problems.append(Problem(("tasks", i, "units"), "请至少填写一个责任单位（第一行为牵头单位）。"))
+            problems.append(Problem(("tasks", i, "units"), gettext("请至少填写一个责任单位（第一行为牵头单位）。")))
     for name in applied.unconfirmed:
         if name not in applied.confirmed_new:
             problems.append(Problem(("confirm", name),
-                                    f"请确认单位“{name}”：选择对应的系统单位，或勾选“按原文新建”。"))
+                                    gettext("请确认单位“%(name)s”：选择对应的系统单位，或勾选“按原文新建”。", name=name)))
     if data.get("id") or data.get("code"):
         clash = db.session.execute(select(Plan).where(
             or_(Plan.slug == data.get("id"), Plan.code == data.get("code")))).scalars().first()
         if clash is not None:
             key = "slug" if clash.slug == data.get("id") else "code"
-            problems.append(Problem((key,), f"已有方案“{clash.title}”（{clash.slug}，{clash.code}）使用此"
-                                           f"{'标识' if key == 'slug' else '发文字号'}。草稿只能导入新方案；"
-                                           "更新已导入的方案请用 flask plan import。"))
+            message = (N_("已有方案“%(title)s”（%(slug)s，%(code)s）使用此标识。草稿只能导入新方案；"
+                          "更新已导入的方案请用 flask plan import。") if key == "slug" else
+                       N_("已有方案“%(title)s”（%(slug)s，%(code)s）使用此发文字号。草稿只能导入新方案；"
+                          "更新已导入的方案请用 flask plan import。"))
+            problems.append(Problem((key,), gettext(message, title=clash.title, slug=clash.slug, code=clash.code)))
     return problems
 
 
@@ -582,12 +586,12 @@ def _plan_file_problems(yaml_text: str, data: dict[str, Any]) -> list[Problem]:
     except PlanFileError as exc:
         m = re.search(r", line (\d+):", str(exc))
         path = path_at_line(yaml_text, int(m.group(1))) if m else ()
-        where = ""
         if len(path) >= 2 and path[0] == "tasks" and isinstance(path[1], int):
             tasks = data.get("tasks") or []
             if path[1] < len(tasks):
-                where = f"任务{tasks[path[1]].get('number')}："
-        return [Problem((), f"{where}方案文件校验未通过（{exc}）。")]
+                return [Problem((), gettext("任务%(number)s：方案文件校验未通过（%(error)s）。",
+                                            number=tasks[path[1]].get("number"), error=exc))]
+        return [Problem((), gettext("方案文件校验未通过（%(error)s）。", error=exc))]
     return []
 
 
@@ -638,12 +642,12 @@ def import_draft(draft: PlanDraft, edits: DraftEdits) -> Plan:
         db.session.commit()
     except IntegrityError:  # a plan with the same id or code imported at the same moment
         db.session.rollback()
-        raise DraftProblems([Problem((), "导入未完成：同一方案刚被他人导入，请刷新页面核对后再试。")],
+        raise DraftProblems([Problem((), gettext("导入未完成：同一方案刚被他人导入，请刷新页面核对后再试。"))],
                             applied.unconfirmed) from None
     except DataError:  # a value longer than its column (e.g. a section title the page does not edit)
         db.session.rollback()
-        raise DraftProblems([Problem((), "导入未完成：草稿中有超长的内容（如部分标题）。请下载方案文件修改后，"
-                                         "用 flask plan import 导入。")], applied.unconfirmed) from None
+        raise DraftProblems([Problem((), gettext("导入未完成：草稿中有超长的内容（如部分标题）。请下载方案文件修改后，"
+                                                 "用 flask plan import 导入。"))], applied.unconfirmed) from None
     except Exception:
         db.session.rollback()
         raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -26,46 +27,46 @@ from wtforms.validators import Length
 from ..forms_common import length_message
 from .drafts import DraftEdits, IndicatorEdit, Problem, TaskEdit, UnitDecision, units_to_text
 
-COMPARATOR_CHOICES = [SelectChoice(">=", "≥ 以上"), SelectChoice("<=", "≤ 以内"), SelectChoice("~", "≈ 左右")]
+COMPARATOR_CHOICES = [SelectChoice(">=", _l("≥ 以上")), SelectChoice("<=", _l("≤ 以内")), SelectChoice("~", _l("≈ 左右"))]
 
 
 class UploadForm(FlaskForm):
-    file = FileField("方案原文", validators=[FileRequired(message="请选择要上传的文件（.docx 或 .txt）。")])
+    file = FileField(_l("方案原文"), validators=[FileRequired(message=_l("请选择要上传的文件（.docx 或 .txt）。"))])
 
 
 class IndicatorRowForm(Form):
     key = HiddenField()
-    name = StringField("指标名称", validators=[Length(max=200, message=length_message(200))])
-    comparator = SelectField("比较", choices=COMPARATOR_CHOICES, validate_choice=False)
-    target = StringField("目标值", validators=[Length(max=40, message=length_message(40))])
-    unit = StringField("计量单位", validators=[Length(max=30, message=length_message(30))])
-    due = StringField("截止日期", validators=[Length(max=20, message=length_message(20))])
-    cumulative = BooleanField("累计", default=True)
-    delete = BooleanField("删除")
+    name = StringField(_l("指标名称"), validators=[Length(max=200, message=length_message(200))])
+    comparator = SelectField(_l("比较"), choices=COMPARATOR_CHOICES, validate_choice=False)
+    target = StringField(_l("目标值"), validators=[Length(max=40, message=length_message(40))])
+    unit = StringField(_l("计量单位"), validators=[Length(max=30, message=length_message(30))])
+    due = StringField(_l("截止日期"), validators=[Length(max=20, message=length_message(20))])
+    cumulative = BooleanField(_l("累计"), default=True)
+    delete = BooleanField(_l("删除"))
 
 
 class TaskForm(Form):
-    title = StringField("任务标题", validators=[Length(max=200, message=length_message(200))])
-    units = TextAreaField("责任单位（每行一个，第一行为牵头单位）")
+    title = StringField(_l("任务标题"), validators=[Length(max=200, message=length_message(200))])
+    units = TextAreaField(_l("责任单位（每行一个，第一行为牵头单位）"))
     indicators = FieldList(FormField(IndicatorRowForm))
 
 
 class UnitConfirmForm(Form):
     name = HiddenField()
-    match = StringField("对应的系统单位", validators=[Length(max=100, message=length_message(100))])
-    create = BooleanField("按原文新建此单位")
+    match = StringField(_l("对应的系统单位"), validators=[Length(max=100, message=length_message(100))])
+    create = BooleanField(_l("按原文新建此单位"))
 
 
 class DraftForm(FlaskForm):
-    slug = StringField("方案标识（id）", validators=[Length(max=60, message=length_message(60))])
-    code = StringField("发文字号", validators=[Length(max=60, message=length_message(60))])
-    title = StringField("方案标题", validators=[Length(max=200, message=length_message(200))])
-    issuer = StringField("发文机关", validators=[Length(max=100, message=length_message(100))])
-    issued = StringField("成文日期", validators=[Length(max=20, message=length_message(20))])
+    slug = StringField(_l("方案标识（id）"), validators=[Length(max=60, message=length_message(60))])
+    code = StringField(_l("发文字号"), validators=[Length(max=60, message=length_message(60))])
+    title = StringField(_l("方案标题"), validators=[Length(max=200, message=length_message(200))])
+    issuer = StringField(_l("发文机关"), validators=[Length(max=100, message=length_message(100))])
+    issued = StringField(_l("成文日期"), validators=[Length(max=20, message=length_message(20))])
     targets = FieldList(FormField(IndicatorRowForm))
     tasks = FieldList(FormField(TaskForm))
     confirm = FieldList(FormField(UnitConfirmForm))
-    confirm_all_new = BooleanField("其余未匹配的单位全部按原文新建")
+    confirm_all_new = BooleanField(_l("其余未匹配的单位全部按原文新建"))
 
     def to_edits(self) -> DraftEdits:
         return DraftEdits(

@@ -49,7 +49,7 @@ def draft_new():
     status = 200
     if request.method == "POST" and (request.content_length or 0) > drafts.MAX_UPLOAD_BYTES + 64 * 1024:
         form = UploadForm(formdata=None)
-        form.file.errors = [f"文件过大：上限为 {drafts.MAX_UPLOAD_BYTES // (1024 * 1024)} MB。"]
+        form.file.errors = [_("文件过大：上限为 %(n)s MB。", n=drafts.MAX_UPLOAD_BYTES // (1024 * 1024))]
         status = 413
     else:
         request.max_content_length = drafts.MAX_UPLOAD_BYTES + 64 * 1024
@@ -58,7 +58,7 @@ def draft_new():
             submitted = form.validate_on_submit()
         except RequestEntityTooLarge:
             form = UploadForm(formdata=None)
-            form.file.errors = [f"文件过大：上限为 {drafts.MAX_UPLOAD_BYTES // (1024 * 1024)} MB。"]
+            form.file.errors = [_("文件过大：上限为 %(n)s MB。", n=drafts.MAX_UPLOAD_BYTES // (1024 * 1024))]
             submitted, status = False, 413
         if submitted:
             upload = form.file.data
