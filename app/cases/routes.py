@@ -15,6 +15,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -67,7 +68,7 @@ def new():
         try:
             case = services.open_case(current_user, form.title.data, form.basis.data, figure_ids, flag_ids)
             db.session.commit()
-            flash("已立案。", "success")
+            flash(gettext("已立案。"), "success")
             return redirect(url_for(".show", case_id=case.id))
         except services.CaseError as exc:
             db.session.rollback()
@@ -81,7 +82,8 @@ def new():
             select(Flag).where(Flag.unit_id == unit_id, Flag.state.in_(("open", "explained", "confirmed")))
             .order_by(Flag.id.desc()).limit(100)).scalars() if f.figure_id not in chosen]
         if request.method == "GET" and not form.title.data:
-            form.title.data = f"{figures[0].report.assignment.unit.name} {figures[0].indicator.name}数据核查"
+            form.title.data = gettext("%(unit)s %(indicator)s数据核查", unit=figures[0].report.assignment.unit.name,
+                                      indicator=figures[0].indicator.name)
     return render_template("cases/new.html", form=form, figures=figures, flag_of=flag_of, others=others)
 
 
@@ -98,7 +100,8 @@ def show(case_id: int):
     if refused:
         if not (current_user.is_office or services.is_unit_user(current_user, case)):
             abort(403)
-        forms["attach"].file.errors = [f"文件过大（上限 {services.attachment_max_bytes() // 1024 // 1024} MB）。"]
+        forms["attach"].file.errors = [gettext("文件过大（上限 %(n)s MB）。",
+                                               n=services.attachment_max_bytes() // 1024 // 1024)]
     elif request.method == "POST":
         result = _act(case, request.form.get("action"), forms, upload)
         if result is not None:
@@ -128,31 +131,31 @@ def _act(case, action: str | None, forms: dict, upload: tuple[str, bytes] | None
     try:
         if action == "ask":
             services.ask(case, current_user, form.question.data)
-            message = "已要求单位说明。"
+            message = gettext("已要求单位说明。")
         elif action == "answer":
             item = db.session.get(CaseRequest, request.form.get("request_id", type=int) or 0)
             if item is None or item.case_id != case.id:
                 abort(404)
             services.answer(case, item, current_user, form.answer.data)
-            message = "答复已提交。"
+            message = gettext("答复已提交。")
         elif action == "link":
             services.link_event(case, current_user, form.seq.data, form.note.data)
-            message = "已关联审计日志。"
+            message = gettext("已关联审计日志。")
         elif action == "close":
             version = form.version.data
             services.close(case, current_user, form.findings.data, form.outcome.data,
                            int(version) if (version or "").isdigit() else None)
-            message = "案件已办结。"
+            message = gettext("案件已办结。")
         else:
             if upload is None:
-                raise services.CaseError("请选择要上传的文件。", "file")
+                raise services.CaseError(gettext("请选择要上传的文件。"), "file")
             services.attach(case, current_user, upload[0], upload[1], form.description.data)
-            message = "附件已上传。"
+            message = gettext("附件已上传。")
         db.session.commit()
     except (services.CaseError, StaleDataError) as exc:
         db.session.rollback()
         if isinstance(exc, StaleDataError):
-            exc = services.CaseConflict("该案件已被他人修改，请刷新页面后再操作。")
+            exc = services.CaseConflict(gettext("该案件已被他人修改，请刷新页面后再操作。"))
         _apply_error(form, exc)
         return None
     flash(message, "success")

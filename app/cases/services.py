@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app
+from flask_babel import gettext
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -28,6 +29,7 @@ from ..audit import services as audit
 from ..audit.models import AuditEvent, AuditHead
 from ..auth.models import User
 from ..extensions import db
+from ..i18n import N_
 from ..integrity.models import Flag
 from ..plans.models import Assignment
 from ..reports.models import Figure, FigureRestatement, FigureRevision, Report, ReportTransition
@@ -59,9 +61,9 @@ def _now() -> datetime:
 def _text(value: str | None, what: str, field: str, maximum: int = TEXT_MAX, required: bool = True) -> str | None:
     text = (value or "").strip() or None
     if required and not text:
-        raise CaseError(f"请填写{what}。", field)
+        raise CaseError(gettext("请填写%(what)s。", what=gettext(what)), field)
     if text and len(text) > maximum:
-        raise CaseError(f"{what}不能超过 {maximum} 个字。", field)
+        raise CaseError(gettext("%(what)s不能超过 %(n)s 个字。", what=gettext(what), n=maximum), field)
     return text
 
 
@@ -147,15 +149,15 @@ def open_case(user: User, title: str | None, basis: str | None, figure_ids: list
               flag_ids: list[int] | None = None) -> Case:
     """Open a case on one or more figures of one unit; flags named bring their figures in."""
     if not user.is_office:
-        raise CaseError("只有领导小组办公室可以立案核查。")
-    title_text = _text(title, "案件名称", "title", TITLE_MAX)
-    basis_text = _text(basis, "立案依据", "basis")
+        raise CaseError(gettext("只有领导小组办公室可以立案核查。"))
+    title_text = _text(title, N_("案件名称"), "title", TITLE_MAX)
+    basis_text = _text(basis, N_("立案依据"), "basis")
     figures, flag_of = candidates(figure_ids, flag_ids or [])
     if not figures or len(figures) < len(set(figure_ids)):
-        raise CaseError("请选择要核查的数值（所选数值不存在）。", "figures")
+        raise CaseError(gettext("请选择要核查的数值（所选数值不存在）。"), "figures")
     units = {f.report.assignment.unit_id for f in figures}
     if len(units) > 1:
-        raise CaseError("一个案件只能核查同一单位的数值，请按单位分别立案。", "figures")
+        raise CaseError(gettext("一个案件只能核查同一单位的数值，请按单位分别立案。"), "figures")
     now = _now()
     case = Case(unit_id=units.pop(), title=title_text, basis=basis_text, state="open", opened_by_id=user.id,
                 opened_at=now)
@@ -185,15 +187,15 @@ def open_case(user: User, title: str | None, basis: str | None, figure_ids: list
 
 def _open(case: Case) -> None:
     if case.state != "open":
-        raise CaseError("案件已办结，不能再修改。")
+        raise CaseError(gettext("案件已办结，不能再修改。"))
 
 
 def ask(case: Case, user: User, question: str | None) -> CaseRequest:
     """The office asks the unit for an explanation."""
     if not user.is_office:
-        raise CaseError("只有领导小组办公室可以要求单位说明。")
+        raise CaseError(gettext("只有领导小组办公室可以要求单位说明。"))
     _open(case)
-    text = _text(question, "需说明的问题", "question")
+    text = _text(question, N_("需说明的问题"), "question")
     request = CaseRequest(case_id=case.id, question=text, asked_by_id=user.id, asked_at=_now())
     db.session.add(request)
     db.session.flush()
@@ -205,13 +207,13 @@ def ask(case: Case, user: User, question: str | None) -> CaseRequest:
 def answer(case: Case, request: CaseRequest, user: User, text: str | None) -> CaseRequest:
     """The unit's liaison answers a question of its case (once; a later question asks again)."""
     if request.case_id != case.id:
-        raise CaseError("该问题不属于本案件。")
+        raise CaseError(gettext("该问题不属于本案件。"))
     if not is_unit_user(user, case):
-        raise CaseError("只有被核查单位的联络员可以答复。")
+        raise CaseError(gettext("只有被核查单位的联络员可以答复。"))
     _open(case)
     if request.answer is not None:
-        raise CaseError("该问题已答复。", "answer")
-    reply = _text(text, "答复内容", "answer")
+        raise CaseError(gettext("该问题已答复。"), "answer")
+    reply = _text(text, N_("答复内容"), "answer")
     request.answer, request.answered_by_id, request.answered_at = reply, user.id, _now()
     db.session.flush()
     audit.record("case.answer", "case", case.id, {"answer": [None, reply]}, extra={"request": request.id},
@@ -244,12 +246,12 @@ def display_name(filename: str | None) -> str:
 def attach(case: Case, user: User, filename: str | None, data: bytes, description: str | None = None) -> CaseAttachment:
     """Store a document under instance/attachments/ by a random name and record its SHA-256."""
     if not may_attach(user, case):
-        raise CaseError("案件已办结，或您无权上传附件。")
+        raise CaseError(gettext("案件已办结，或您无权上传附件。"))
     if not data:
-        raise CaseError("文件是空的。", "file")
+        raise CaseError(gettext("文件是空的。"), "file")
     if len(data) > attachment_max_bytes():
-        raise CaseError(f"文件过大（上限 {attachment_max_bytes() // 1024 // 1024} MB）。", "file")
-    note = _text(description, "附件说明", "description", 500, required=False)
+        raise CaseError(gettext("文件过大（上限 %(n)s MB）。", n=attachment_max_bytes() // 1024 // 1024), "file")
+    note = _text(description, N_("附件说明"), "description", 500, required=False)
     digest = hashlib.sha256(data).hexdigest()
     stored = secrets.token_hex(16)
     path = attachments_dir() / stored
@@ -281,13 +283,13 @@ def attachment_path(item: CaseAttachment) -> Path:
 def link_event(case: Case, user: User, seq: int | None, note: str | None) -> CaseAuditLink:
     """Name one more audit event (by its number) as part of the case."""
     if not user.is_office:
-        raise CaseError("只有领导小组办公室可以关联审计日志。")
+        raise CaseError(gettext("只有领导小组办公室可以关联审计日志。"))
     _open(case)
     if seq is None or db.session.get(AuditEvent, seq) is None:
-        raise CaseError("审计日志中没有该序号的记录。", "seq")
+        raise CaseError(gettext("审计日志中没有该序号的记录。"), "seq")
     if any(link.audit_seq == seq for link in case.audit_links):
-        raise CaseError("该记录已关联。", "seq")
-    text = _text(note, "说明", "note", 500, required=False)
+        raise CaseError(gettext("该记录已关联。"), "seq")
+    text = _text(note, N_("说明"), "note", 500, required=False)
     link = CaseAuditLink(case_id=case.id, audit_seq=seq, note=text, added_by_id=user.id, added_at=_now())
     db.session.add(link)
     db.session.flush()
@@ -330,13 +332,13 @@ def close(case: Case, user: User, findings: str | None, outcome: str | None,
           expected_version: int | None = None) -> Case:
     """Record the findings and the outcome (cleared, corrected, accountability referred); the case closes."""
     if not user.is_office:
-        raise CaseError("只有领导小组办公室可以办结案件。")
+        raise CaseError(gettext("只有领导小组办公室可以办结案件。"))
     if expected_version is not None and case.version != expected_version:
-        raise CaseConflict("该案件已被他人修改，请刷新页面后再操作。")
+        raise CaseConflict(gettext("该案件已被他人修改，请刷新页面后再操作。"))
     _open(case)
-    text = _text(findings, "核查结论", "findings")
+    text = _text(findings, N_("核查结论"), "findings")
     if outcome not in OUTCOMES:
-        raise CaseError("请选择处理结果。", "outcome")
+        raise CaseError(gettext("请选择处理结果。"), "outcome")
     before = {"state": case.state, "findings": case.findings, "outcome": case.outcome}
     case.state, case.findings, case.outcome = "closed", text, outcome
     case.closed_by_id, case.closed_at = user.id, _now()
@@ -466,7 +468,7 @@ def evidence_package(case: Case, user: User) -> tuple[bytes, str]:
     SHA-256, each attachment's recorded and present SHA-256, and the audit head). The export itself is
     audited, after the head it names."""
     if not user.sees_everything:
-        raise CaseError("您无权导出证据包。")
+        raise CaseError(gettext("您无权导出证据包。"))
     head = db.session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, None)
     events = related_events(case, up_to=head_seq)
