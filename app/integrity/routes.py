@@ -17,11 +17,13 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
+from ..i18n import N_
 from ..plans.models import Plan
 from ..timeutil import utcnow
 from ..units.models import Unit
@@ -116,12 +118,12 @@ def flag(flag_id: int):
             try:
                 run()
                 db.session.commit()
-                flash({"explain": "情况说明已提交。", "dismiss": "疑点已排除。", "confirm": "疑点已确认。"}[action],
-                      "success")
+                done = {"explain": N_("情况说明已提交。"), "dismiss": N_("疑点已排除。"), "confirm": N_("疑点已确认。")}
+                flash(gettext(done[action]), "success")
                 return redirect(url_for(".flag", flag_id=item.id))
             except (services.FlagError, StaleDataError) as exc:
                 db.session.rollback()
-                message = getattr(exc, "message", "该疑点已被他人处理，请刷新页面后再操作。")
+                message = getattr(exc, "message", None) or gettext("该疑点已被他人处理，请刷新页面后再操作。")
                 field = getattr(form, getattr(exc, "field", None) or "", None)
                 if field is not None:
                     field.errors = [*field.errors, message]

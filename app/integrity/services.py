@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, current_app
+from flask_babel import gettext
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from ..audit import services as audit
 from ..auth.models import User
 from ..extensions import db
+from ..i18n import N_
 from ..plans.models import Assignment, Indicator, Period, Plan
 from ..reports.models import Figure, FigureRevision, Report
 from ..units.models import Unit
@@ -378,15 +380,15 @@ def may_decide(user: User, flag: Flag) -> bool:
 
 def _check_version(flag: Flag, expected_version: int | None) -> None:
     if expected_version is not None and flag.version != expected_version:
-        raise FlagConflict("该疑点已被他人处理，请刷新页面后再操作。")
+        raise FlagConflict(gettext("该疑点已被他人处理，请刷新页面后再操作。"))
 
 
 def _text(value: str | None, what: str, field_name: str, required: bool) -> str | None:
     text = (value or "").strip() or None
     if required and not text:
-        raise FlagError(f"请填写{what}。", field_name)
+        raise FlagError(gettext("请填写%(what)s。", what=gettext(what)), field_name)
     if text and len(text) > TEXT_MAX:
-        raise FlagError(f"{what}不能超过 {TEXT_MAX} 个字。", field_name)
+        raise FlagError(gettext("%(what)s不能超过 %(n)s 个字。", what=gettext(what), n=TEXT_MAX), field_name)
     return text
 
 
@@ -394,8 +396,8 @@ def explain(flag: Flag, user: User, text: str | None, expected_version: int | No
     """The unit answers the question (open → explained; a second explanation replaces the first)."""
     _check_version(flag, expected_version)
     if not may_explain(user, flag):
-        raise FlagError("只有被提出疑点的单位可以说明，且疑点尚未处理完毕。")
-    explanation = _text(text, "情况说明", "explanation", required=True)
+        raise FlagError(gettext("只有被提出疑点的单位可以说明，且疑点尚未处理完毕。"))
+    explanation = _text(text, N_("情况说明"), "explanation", required=True)
     before = {"state": flag.state, "explanation": flag.explanation}
     flag.state, flag.explanation = "explained", explanation
     flag.explained_by_id, flag.explained_at = user.id, _now()
@@ -412,11 +414,11 @@ def decide(flag: Flag, user: User, decision: str, note: str | None, expected_ver
     A confirmation needs a note; so does dismissing a flag the unit has not explained."""
     _check_version(flag, expected_version)
     if decision not in ("dismiss", "confirm"):
-        raise FlagError("未知的操作。")
+        raise FlagError(gettext("未知的操作。"))
     if not may_decide(user, flag):
-        raise FlagError("该疑点已处理完毕，或您无权处理。")
+        raise FlagError(gettext("该疑点已处理完毕，或您无权处理。"))
     required = decision == "confirm" or flag.state == "open"
-    note_text = _text(note, "处理意见", "note", required=required)
+    note_text = _text(note, N_("处理意见"), "note", required=required)
     target = "dismissed" if decision == "dismiss" else "confirmed"
     old = flag.state
     flag.state, flag.decision_note = target, note_text
