@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from ..auth.models import ROLE_LABELS, User
@@ -146,11 +147,12 @@ def entity_label(entity_type: str | None) -> str:
 
 
 def action_choices() -> list[tuple[str, str]]:
-    """The search form's actions: each area, then each known action."""
+    """The search form's actions: each area, then each known action (labels in the user's language)."""
     areas = sorted({a.split(".")[0] for a in ACTION_LABELS})
-    choices = [("", "（全部）")]
-    choices += [(f"area:{a}", f"{AREA_LABELS.get(a, a)}：全部操作") for a in areas]
-    choices += [(a, f"{label}（{a}）") for a, label in sorted(ACTION_LABELS.items())]
+    choices = [("", gettext("（全部）"))]
+    choices += [(f"area:{a}", gettext("%(area)s：全部操作", area=gettext(AREA_LABELS[a]) if a in AREA_LABELS else a))
+                for a in areas]
+    choices += [(a, f"{gettext(label)}（{a}）") for a, label in sorted(ACTION_LABELS.items())]
     return choices
 
 
