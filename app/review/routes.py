@@ -43,8 +43,8 @@ def matrix(ident: str):
     period = next((p for p in periods if p.id == period_id), None) if period_id else current_period(plan, today())
     unit_kind = request.args.get("kind") if request.args.get("kind") in ("department", "league_city", "external") else None
     m = services.plan_matrix(plan, period, today(), unit_kind)
-    return render_template("review/matrix.html", m=m, periods=periods, legend=services.CELL_LEGEND,
-                           unit_kind=unit_kind)
+    legend = {k: _(v) for k, v in services.CELL_LEGEND.items()}
+    return render_template("review/matrix.html", m=m, periods=periods, legend=legend, unit_kind=unit_kind)
 
 
 STEP_FILTERS = services.STEP_FILTERS
@@ -102,7 +102,7 @@ def _urge(form: UrgeForm) -> tuple[int, int] | None:
         try:
             reminders.manual_urge(current_user, assignment, period, form.message.data, today())
             db.session.commit()
-            flash(f"已向{assignment.unit.name}发出催办，通知将在一分钟内发送。", "success")
+            flash(_("已向%(unit)s发出催办，通知将在一分钟内发送。", unit=assignment.unit.name), "success")
             return None
         except reminders.ReminderError as exc:
             db.session.rollback()

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import and_, case, exists, func, or_, select
 
 from ..extensions import db
+from ..i18n import N_
 from ..plans.models import Assignment, Period, Plan, Task
 from ..reminders.models import DueOverride, LadderStep
 from ..reminders.services import effective_due_joins, steps_reached
@@ -17,12 +18,12 @@ from ..units.models import Unit
 from ..workflow import workflows
 
 # Matrix cell colours, from the item's status and its report for the chosen period.
-CELL_LEGEND = {
-    "accepted": "已通过",
-    "submitted": "已报送待审",
-    "returned": "已退回",
-    "overdue": "逾期未报",
-    "open": "未到期",
+CELL_LEGEND = {  # translated where shown
+    "accepted": N_("已通过"),
+    "submitted": N_("已报送待审"),
+    "returned": N_("已退回"),
+    "overdue": N_("逾期未报"),
+    "open": N_("未到期"),
     "inactive": "—",
 }
 
