@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import aliased, joinedload
 
@@ -96,9 +97,9 @@ def _find_override(period: Period, assignment: Assignment | None) -> DueOverride
 def _check_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ReminderError("请填写调整原因。", "reason")
+        raise ReminderError(gettext("请填写调整原因。"), "reason")
     if len(reason) > REASON_MAX:
-        raise ReminderError(f"调整原因不能超过 {REASON_MAX} 个字。", "reason")
+        raise ReminderError(gettext("调整原因不能超过 %(n)s 个字。", n=REASON_MAX), "reason")
     return reason
 
 
@@ -106,14 +107,15 @@ def set_due_override(user: User, period: Period, assignment: Assignment | None, 
                      reason: str | None) -> DueOverride:
     """Set a different due date for one assignment in a period, or for the whole period."""
     if not user.is_office:
-        raise ReminderError("只有领导小组办公室可以调整截止日期。")
+        raise ReminderError(gettext("只有领导小组办公室可以调整截止日期。"))
     if assignment is not None and assignment.plan_id != period.plan_id:
-        raise ReminderError("该报送周期不属于本事项的实施方案。", "period_id")
+        raise ReminderError(gettext("该报送周期不属于本事项的实施方案。"), "period_id")
     if due is None:
-        raise ReminderError("请填写新的截止日期，格式为 年-月-日，例如 2025-12-05。", "due")
+        raise ReminderError(gettext("请填写新的截止日期，格式为 年-月-日，例如 2025-12-05。"), "due")
     if due < period.start or due > period.end + timedelta(days=366):
         raise ReminderError(
-            f"新的截止日期应在 {period.start.isoformat()} 至 {(period.end + timedelta(days=366)).isoformat()} 之间。",
+            gettext("新的截止日期应在 %(start)s 至 %(end)s 之间。", start=period.start.isoformat(),
+                    end=(period.end + timedelta(days=366)).isoformat()),
             "due")
     reason = _check_reason(reason)
     override = _find_override(period, assignment)
@@ -134,11 +136,11 @@ def set_due_override(user: User, period: Period, assignment: Assignment | None, 
 def clear_due_override(user: User, period: Period, assignment: Assignment | None, reason: str | None) -> None:
     """Go back to the due date of the cadence's rule (or the period's override)."""
     if not user.is_office:
-        raise ReminderError("只有领导小组办公室可以调整截止日期。")
+        raise ReminderError(gettext("只有领导小组办公室可以调整截止日期。"))
     reason = _check_reason(reason)
     override = _find_override(period, assignment)
     if override is None:
-        raise ReminderError("该范围没有调整过截止日期。", "scope")
+        raise ReminderError(gettext("该范围没有调整过截止日期。"), "scope")
     before = override.due
     db.session.delete(override)
     db.session.flush()
@@ -242,21 +244,21 @@ def manual_urge(user: User, assignment: Assignment, period: Period, message: str
     from .sweep import take_steps
 
     if not user.is_office:
-        raise ReminderError("只有领导小组办公室可以催办。")
+        raise ReminderError(gettext("只有领导小组办公室可以催办。"))
     message = (message or "").strip()
     if not message:
-        raise ReminderError("请填写催办留言。", "message")
+        raise ReminderError(gettext("请填写催办留言。"), "message")
     if len(message) > MESSAGE_MAX:
-        raise ReminderError(f"催办留言不能超过 {MESSAGE_MAX} 个字。", "message")
+        raise ReminderError(gettext("催办留言不能超过 %(n)s 个字。", n=MESSAGE_MAX), "message")
     if not assignment.active or period.plan_id != assignment.plan_id:
-        raise ReminderError("该事项已撤销，不能催办。")
+        raise ReminderError(gettext("该事项已撤销，不能催办。"))
     due = effective_due(assignment, period)
     report = db.session.execute(select(Report.state).where(
         Report.assignment_id == assignment.id, Report.period_id == period.id)).scalar_one_or_none()
     if report in workflows().report.submitted_states():
-        raise ReminderError("该周期的报告已报送，无需催办。")
+        raise ReminderError(gettext("该周期的报告已报送，无需催办。"))
     if due >= today:
-        raise ReminderError(f"该事项尚未逾期（截止 {due.isoformat()}），不能催办。")
+        raise ReminderError(gettext("该事项尚未逾期（截止 %(due)s），不能催办。", due=due.isoformat()))
     step = manual_step()
     wanted = notices.TakenStep(assignment.id, period.id, step.key, due, assignment.unit_id, assignment.task_id,
                                assignment.plan_id)
@@ -264,7 +266,8 @@ def manual_urge(user: User, assignment: Assignment, period: Period, message: str
         taken = db.session.execute(select(LadderStep).where(
             LadderStep.assignment_id == assignment.id, LadderStep.period_id == period.id,
             LadderStep.step == step.key)).scalar_one()
-        raise ReminderError(f"该事项已于 {taken.day.isoformat()} {step.label}，不能重复催办。", "message")
+        raise ReminderError(gettext("该事项已于 %(day)s %(step)s，不能重复催办。", day=taken.day.isoformat(),
+                                     step=gettext(step.label)), "message")
     digests = notices.step_digests([wanted], {step.key: step}, message=message,
                                    kind=f"{notices.MANUAL_URGE_PREFIX}:{assignment.id}:{period.id}")
     notices.store(digests, today)
@@ -369,7 +372,7 @@ def outbox_page(status: str | None, page: int = 1, per_page: int = 50) -> tuple[
 def resend(notice: Notice, user: User) -> None:
     """Put a failed notice back in the queue: pending, attempts from zero, due now."""
     if notice.status != "failed":
-        raise ReminderError("只有发送失败的通知可以重新发送。")
+        raise ReminderError(gettext("只有发送失败的通知可以重新发送。"))
     before = {"status": notice.status, "attempts": notice.attempts}
     notice.status, notice.attempts, notice.next_attempt_at = "pending", 0, utcnow()
     notice.claimed_by = notice.claimed_until = None
