@@ -13,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..extensions import db
@@ -78,12 +79,13 @@ def revoke(token_id: int):
     back = url_for(".all_tokens") if request.form.get("back") == "admin" and current_user.role == "admin" \
         else url_for(".mine")
     if not form.validate_on_submit():
-        flash("表单已过期或不完整，请重试。", "danger")
+        flash(gettext("表单已过期或不完整，请重试。"), "danger")
         return redirect(back)
     try:
         services.revoke_token(token, current_user, form.reason.data)
         db.session.commit()
-        flash(f"令牌“{token.name}”（{token.prefix}…）已吊销，使用它的系统将无法再访问接口。", "success")
+        flash(gettext("令牌“%(name)s”（%(prefix)s…）已吊销，使用它的系统将无法再访问接口。", name=token.name,
+                      prefix=token.prefix), "success")
     except services.TokenError as exc:
         db.session.rollback()
         flash(exc.message, "danger")

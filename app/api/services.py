@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -70,22 +71,22 @@ def create_token(user: User, name: str | None, expires_on: date | None) -> NewTo
     """A new token for `user` (who creates it for themselves). Raises TokenError for a bad name or expiry."""
     name = " ".join((name or "").split())
     if not name:
-        raise TokenError("请填写令牌名称，例如“统计系统推送”。", "name")
+        raise TokenError(gettext("请填写令牌名称，例如“统计系统推送”。"), "name")
     if len(name) > NAME_MAX:
-        raise TokenError(f"令牌名称不能超过 {NAME_MAX} 个字。", "name")
+        raise TokenError(gettext("令牌名称不能超过 %(n)s 个字。", n=NAME_MAX), "name")
     today = local_today()
     if expires_on is not None:
         if expires_on < today:
-            raise TokenError("有效期不能早于今天。", "expires_on")
+            raise TokenError(gettext("有效期不能早于今天。"), "expires_on")
         if expires_on > today + timedelta(days=365 * MAX_YEARS):
-            raise TokenError(f"有效期不能超过 {MAX_YEARS} 年；不填表示长期有效。", "expires_on")
+            raise TokenError(gettext("有效期不能超过 %(n)s 年；不填表示长期有效。", n=MAX_YEARS), "expires_on")
     if not user.active:
-        raise TokenError("账号已停用，不能创建令牌。")
+        raise TokenError(gettext("账号已停用，不能创建令牌。"))
     active = db.session.execute(
         select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ).scalar_one()
     if active >= MAX_ACTIVE_TOKENS:
-        raise TokenError(f"每个账号最多保留 {MAX_ACTIVE_TOKENS} 个有效令牌，请先吊销不用的令牌。")
+        raise TokenError(gettext("每个账号最多保留 %(n)s 个有效令牌，请先吊销不用的令牌。", n=MAX_ACTIVE_TOKENS))
     secret = new_secret()
     token = ApiToken(user_id=user.id, name=name, prefix=secret[:PREFIX_LENGTH], token_hash=hash_token(secret),
                      created_at=utcnow(), expires_at=expiry_moment(expires_on) if expires_on else None)
@@ -105,9 +106,9 @@ def may_manage(actor: User, token: ApiToken) -> bool:
 
 def revoke_token(token: ApiToken, actor: User, reason: str | None = None) -> ApiToken:
     if not may_manage(actor, token):
-        raise TokenError("您无权吊销该令牌。")
+        raise TokenError(gettext("您无权吊销该令牌。"))
     if token.revoked_at is not None:
-        raise TokenError("该令牌已吊销。")
+        raise TokenError(gettext("该令牌已吊销。"))
     reason = " ".join((reason or "").split())[:500] or None
     token.revoked_at, token.revoked_by_id = utcnow(), actor.id
     db.session.flush()
