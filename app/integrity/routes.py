@@ -72,12 +72,13 @@ def export():
     services.record_export(current_user, filters)
     db.session.commit()
     app = current_app._get_current_object()
+    header = [gettext(h) for h in services.EXPORT_HEADER]  # in the user's language, while the request lasts
 
     def generate():
         # Each batch in a short app context of its own: the rows are read while the response is sent.
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(services.EXPORT_HEADER)
+        writer.writerow(header)
         yield "\ufeff" + buffer.getvalue()
         after: int | None = 0
         while after is not None:

@@ -481,8 +481,9 @@ def list_flags(user: User, filters: FlagFilters, page: int, per_page: int) -> tu
     return list(rows), total
 
 
-EXPORT_HEADER = ["编号", "规则", "单位", "指标", "指标代码", "周期", "状态", "疑点", "证据", "涉及数值",
-                 "提出时间(UTC)", "单位说明", "说明人", "处理意见", "处理人", "处理时间(UTC)"]
+EXPORT_HEADER = [N_("编号"), N_("规则"), N_("单位"), N_("指标"), N_("指标代码"), N_("周期"), N_("状态"), N_("疑点"),
+                 N_("证据"), N_("涉及数值"), N_("提出时间(UTC)"), N_("单位说明"), N_("说明人"), N_("处理意见"),
+                 N_("处理人"), N_("处理时间(UTC)")]  # translated when written
 
 
 def export_batch(user: User | Viewer, filters: FlagFilters, after_id: int = 0,

@@ -116,12 +116,13 @@ def overdue_csv():
     """The overdue list as CSV (e.g. step=refer: the items to refer to the supervision platform)."""
     f = _overdue_filters()
     plan, period = f["plan"], f["period"]
-    rows, _ = services.overdue_list(today(), plan_id=plan.id if plan else None,
+    rows, _total = services.overdue_list(today(), plan_id=plan.id if plan else None,
                                     period_id=period.id if period else None, step=f["step"],
                                     current_only=f["current_only"], per_page=50000)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["方案", "任务", "任务名称", "单位", "报送周期", "截止日期", "逾期工作日", "已采取措施", "措施日期"])
+    writer.writerow([_("方案"), _("任务"), _("任务名称"), _("单位"), _("报送周期"), _("截止日期"), _("逾期工作日"),
+                     _("已采取措施"), _("措施日期")])
     for r in rows:
         writer.writerow([r.plan_slug, r.task_number, r.task_title, r.unit_name, r.period_label, r.due.isoformat(),
                          r.days_late, r.step_label or "", r.step_day.isoformat() if r.step_day else ""])
