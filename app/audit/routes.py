@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..auth.models import User
@@ -48,17 +49,18 @@ def _check_history_access(entity_type: str, entity_id: int) -> str:
     if entity_type not in queries.HISTORY_TYPES:
         abort(404)
     assignment: Assignment | None = None
-    title = f"{queries.entity_label(entity_type)} #{entity_id}"
+    title = f"{gettext(queries.entity_label(entity_type))} #{entity_id}"
     if entity_type == "user":
         if not current_user.sees_everything:
             abort(404)
         user = db.session.get(User, entity_id)
         if user is not None:
-            title = f"账号 {user.name}（{user.username}）"
+            title = gettext("账号 %(name)s（%(username)s）", name=user.name, username=user.username)
     elif entity_type == "assignment":
         assignment = db.session.get(Assignment, entity_id)
         if assignment is not None:
-            title = f"{assignment.unit.name} · 任务 {assignment.task.number} {assignment.task.title}"
+            title = gettext("%(unit)s · 任务 %(number)s %(task)s", unit=assignment.unit.name,
+                            number=assignment.task.number, task=assignment.task.title)
     else:
         report = db.session.get(Report, entity_id) if entity_type == "report" else None
         if entity_type == "figure":
@@ -69,7 +71,7 @@ def _check_history_access(entity_type: str, entity_id: int) -> str:
         if report is not None:
             assignment = report.assignment
             if entity_type == "report":
-                title = f"{assignment.unit.name} · {report.period.label}进展报告"
+                title = gettext("%(unit)s · %(period)s进展报告", unit=assignment.unit.name, period=report.period.label)
     if assignment is not None:
         if not may_view_assignment(current_user, assignment):
             abort(404)
