@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+
+from .i18n import N_
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -50,7 +52,8 @@ def init_extensions(app: Flask) -> None:
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录。"
+    login_manager.login_message = N_("请先登录。")
+    login_manager.localize_callback = gettext  # the message above in the user's language
     login_manager.login_message_category = "warning"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)

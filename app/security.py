@@ -7,7 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, flash, g, redirect, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user
+
+from .i18n import N_
 
 DEFAULT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -16,8 +19,8 @@ DEFAULT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src
 # Pages a user may still open while held (a forced password change, a required second factor).
 PASSWORD_HOLD = frozenset({"static", "auth.logout", "auth.password"})
 MFA_HOLD = PASSWORD_HOLD | {"auth.mfa"}
-TIMEOUT_MESSAGES = {"idle": "长时间未操作，登录已超时，请重新登录。", "absolute": "登录时间已达上限，请重新登录。",
-                    "disabled": "该账号已停用。"}
+TIMEOUT_MESSAGES = {"idle": N_("长时间未操作，登录已超时，请重新登录。"), "absolute": N_("登录时间已达上限，请重新登录。"),
+                    "disabled": N_("该账号已停用。")}
 FLASK_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "sid")
 
 
@@ -64,7 +67,7 @@ def _check_session():
                 session.pop(key, None)
             message = TIMEOUT_MESSAGES.get(g.get("session_end_reason", ""))
             if message:
-                flash(message, "warning")
+                flash(gettext(message), "warning")
         return None
     if g.get("user_session") is None:
         return None  # signed in by other means (an API token): no page holds apply
