@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from flask_babel import LazyString, gettext, lazy_gettext
 from wtforms import StringField
@@ -79,3 +80,14 @@ class DateText(StringField):
 def length_message(maximum: int) -> LazyString:
     """A Length validator's message; lazy, since forms build it at import time."""
     return lazy_gettext("不能超过 %(n)s 个字。", n=maximum)
+
+
+def show_error(form: Any, exc: Any) -> None:
+    """Put a service's error next to the field it names (`exc.field`), or above the form.
+
+    Areas' service errors carry `message` and an optional `field` (a form field's name)."""
+    field = getattr(form, exc.field, None) if getattr(exc, "field", None) else None
+    if field is not None:
+        field.errors = [*field.errors, exc.message] if isinstance(field.errors, list | tuple) else [exc.message]
+    else:
+        form.form_errors.append(exc.message)

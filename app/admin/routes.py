@@ -13,6 +13,7 @@ from ..auth import mfa, sessions, throttle
 from ..auth.models import User
 from ..auth.services import UserError, create_user, update_user
 from ..extensions import db
+from ..forms_common import show_error
 from ..units.models import Unit, UnitGroup
 from ..units.services import (
     UnitError,
@@ -43,14 +44,6 @@ def _get(model, ident: int):
     if obj is None:
         abort(404)
     return obj
-
-
-def _field_error(form, exc) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*list(field.errors), exc.message]
-    else:
-        form.form_errors.append(exc.message)
 
 
 @bp.route("/units")
@@ -95,7 +88,7 @@ def unit_edit(unit_id: int | None = None):
             return redirect(url_for(".unit_edit", unit_id=unit.id))
         except UnitError as exc:
             db.session.rollback()
-            _field_error(form, exc)
+            show_error(form, exc)
     history = liaison_history(unit) if unit else []
     return render_template("admin/unit_edit.html", unit=unit, form=form, liaison_form=liaison_form, history=history)
 
@@ -145,7 +138,7 @@ def group_edit(group_id: int):
             return redirect(url_for(".group_edit", group_id=group.id))
         except UnitError as exc:
             db.session.rollback()
-            _field_error(form, exc)
+            show_error(form, exc)
     return render_template("admin/group_edit.html", group=group, form=form)
 
 
@@ -190,7 +183,7 @@ def user_edit(user_id: int | None = None):
                 return redirect(url_for(".user_edit", user_id=user.id))
             except UserError as exc:
                 db.session.rollback()
-                _field_error(form, exc)
+                show_error(form, exc)
     return render_template("admin/user_edit.html", user=user, form=form, **_security_state(user))
 
 

@@ -17,6 +17,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..extensions import db
+from ..forms_common import show_error
 from . import services
 from .forms import RevokeForm, TokenForm
 
@@ -56,11 +57,7 @@ def mine():
                 form = TokenForm(formdata=None)
             except services.TokenError as exc:
                 db.session.rollback()
-                field = getattr(form, exc.field, None) if exc.field else None
-                if field is not None:
-                    field.errors = [*field.errors, exc.message]
-                else:
-                    form.form_errors.append(exc.message)
+                show_error(form, exc)
                 status = 400
         else:
             status = 400

@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..access import office_required, office_view_required
 from ..extensions import db
+from ..forms_common import show_error
 from ..plans.models import Plan
 from ..timeutil import to_local
 from . import services
@@ -101,11 +102,7 @@ def issue():
             return redirect(url_for(".show", brief_id=brief.id))
         except BriefError as exc:
             db.session.rollback()
-            field = getattr(form, exc.field, None) if exc.field else None
-            if field is not None:
-                field.errors = [*field.errors, exc.message]
-            else:
-                form.form_errors.append(exc.message)
+            show_error(form, exc)
     return _index(form, plan, 400)
 
 
@@ -171,11 +168,7 @@ def mark(report_id: int):
                 return redirect(url_for("reports.item", assignment_id=report.assignment_id) + "#practice")
             except BriefError as exc:
                 db.session.rollback()
-                field = getattr(form, exc.field, None) if exc.field else None
-                if field is not None:
-                    field.errors = [*field.errors, exc.message]
-                else:
-                    form.form_errors.append(exc.message)
+                show_error(form, exc)
         status = 400
     return render_template("briefs/practice_mark.html", report=report, form=form, held=held,
                            may_mark=services.may_mark(report), unmark_form=PostForm()), status

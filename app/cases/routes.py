@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
+from ..forms_common import show_error
 from ..integrity.models import Flag
 from ..integrity.uploads import read_upload
 from . import services
@@ -32,14 +33,6 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 def _ids(name: str) -> list[int]:
     return [int(v) for v in request.values.getlist(name) if v.isdigit()][:200]
-
-
-def _apply_error(form, exc: services.CaseError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
 
 
 @bp.route("/")
@@ -72,7 +65,7 @@ def new():
             return redirect(url_for(".show", case_id=case.id))
         except services.CaseError as exc:
             db.session.rollback()
-            _apply_error(form, exc)
+            show_error(form, exc)
     figures, flag_of = services.candidates(figure_ids, flag_ids)
     others: list[Flag] = []
     if figures:
@@ -156,7 +149,7 @@ def _act(case, action: str | None, forms: dict, upload: tuple[str, bytes] | None
         db.session.rollback()
         if isinstance(exc, StaleDataError):
             exc = services.CaseConflict(gettext("该案件已被他人修改，请刷新页面后再操作。"))
-        _apply_error(form, exc)
+        show_error(form, exc)
         return None
     flash(message, "success")
     return redirect(url_for(".show", case_id=case.id))

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
+from ..forms_common import show_error
 from ..integrity.uploads import read_upload
 from ..plans.access import get_assignment_or_404
 from . import services
@@ -50,11 +51,7 @@ def restate(figure_id: int):
             return redirect(_report_url(figure) + f"#figure-{figure.id}")
         except services.ReportError as exc:
             db.session.rollback()
-            target = getattr(form, exc.field, None) if exc.field else None
-            if target is not None:
-                target.errors = [*target.errors, exc.message]
-            else:
-                form.form_errors.append(exc.message)
+            show_error(form, exc)
             figure = db.session.get(Figure, figure_id)
     history = services.figure_histories(figure.report).get(figure.indicator_id)
     return render_template("reports/restate.html", figure=figure, report=figure.report, form=form,

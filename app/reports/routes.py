@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
+from ..forms_common import show_error
 from ..i18n import N_
 from ..plans.access import get_assignment_or_404, may_edit_assignment, scope_assignments
 from ..plans.models import Assignment, Period, Task
@@ -117,11 +118,7 @@ def _set_due(assignment: Assignment, periods: list[Period], form: DueOverrideFor
         return True
     except reminders.ReminderError as exc:
         db.session.rollback()
-        field = getattr(form, exc.field, None) if exc.field else None
-        if field is not None:
-            field.errors = [*field.errors, exc.message]
-        else:
-            form.form_errors.append(exc.message)
+        show_error(form, exc)
         return False
 
 
@@ -164,11 +161,7 @@ def report_form(assignment_id: int, period_id: int):
                 form.form_errors.append(gettext("该报告已被他人修改，为避免覆盖，本次保存未生效。请刷新页面后再修改。"))
             except services.ReportError as exc:
                 db.session.rollback()
-                field = getattr(form, exc.field, None) if exc.field else None
-                if field is not None:
-                    field.errors = [*field.errors, exc.message] if isinstance(field.errors, list) else [exc.message]
-                else:
-                    form.form_errors.append(exc.message)
+                show_error(form, exc)
             report = services.get_report(assignment, period)
         # keep what the user typed; the version stays the one the form was loaded with
     elif report:
