@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from ..extensions import db
+from ..timeutil import utcnow
 from .chain import (
     ALGORITHMS,
     GENESIS_HASH,
@@ -255,7 +256,7 @@ def record(
         pending = session.info[_CHAIN_KEY] = _Pending()
     pending.ended = None
     user_id, username, unit_name = actor or _actor()
-    at = datetime.now(UTC)
+    at = utcnow()
     ip = request.remote_addr if has_request_context() else None
     rid = request_id()
     entity_key = None if entity_id is None else str(entity_id)

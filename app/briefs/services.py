@@ -18,7 +18,7 @@ from ..auth.models import User
 from ..extensions import db
 from ..plans.models import Assignment, Period, Plan
 from ..reports.models import Report
-from ..timeutil import to_local
+from ..timeutil import to_local, utcnow
 from ..workflow import workflows
 from . import content as briefs_content
 from .content import BRIEF_KIND_LABELS, BriefError
@@ -32,7 +32,7 @@ __all__ = ["BriefError", "issue_brief", "mark_practice", "unmark_practice"]
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return utcnow().replace(tzinfo=None)
 
 
 def sha256(data: bytes) -> str:

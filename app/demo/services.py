@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
+from contextlib import nullcontext
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -16,8 +20,10 @@ from ..auth.models import User
 from ..auth.services import create_user
 from ..extensions import db
 from ..plans.models import Assignment, Period, Plan, Task
+from ..plans.planfile import load_plan_file
 from ..plans.services import get_or_create_unit, import_plan_file
 from ..reports import services as reports
+from ..timeutil import local_tz, replaying_at, utcnow
 from ..units.models import Unit, UnitGroup
 from ..units.services import set_group_members, set_liaison
 
@@ -31,9 +37,34 @@ OFFICE_ACCOUNTS = [("staff1", "王晓东", "staff"), ("staff2", "李娜", "staff
 
 def load_demo() -> list[tuple[str, str, str, str | None]]:
     plans_dir = Path(current_app.config["PLANS_DIR"])
-    for path in sorted(plans_dir.glob("*.yaml")):
-        import_plan_file(path)
+    paths = sorted(plans_dir.glob("*.yaml"))
     first_run = db.session.execute(select(User).where(User.username == "admin")).scalar_one_or_none() is None
+    # A first load replays the plans' history on its own clock (see app.timeutil.replaying_at): the
+    # plan and the accounts at its issue date, reports around their due dates, the office's review
+    # after the last report — so the audit log reads in order and the on-time rates are real.
+    start = _history_start(paths) if first_run else None
+    with replaying_at(start) if start else nullcontext():
+        accounts = _plans_and_accounts(paths)
+    if first_run:
+        last = _demo_reports()
+        db.session.commit()
+        with replaying_at(min(last + timedelta(days=1), utcnow())):
+            _demo_review()
+    return accounts
+
+
+def _history_start(paths: list[Path]) -> datetime | None:
+    """09:00 local on the earliest issue date of the plans, if that is in the past."""
+    issued = [load_plan_file(path)["issued"] for path in paths]
+    if not issued:
+        return None
+    moment = datetime.combine(min(issued), time(9, 0), tzinfo=local_tz()).astimezone(UTC)
+    return moment if moment < utcnow() else None
+
+
+def _plans_and_accounts(paths: list[Path]) -> list[tuple[str, str, str, str | None]]:
+    for path in paths:
+        import_plan_file(path)
     accounts: list[tuple[str, str, str, str | None]] = []
     for username, name, role in OFFICE_ACCOUNTS:
         if db.session.execute(select(User).where(User.username == username)).scalar_one_or_none() is None:
@@ -54,10 +85,6 @@ def load_demo() -> list[tuple[str, str, str, str | None]]:
             set_liaison(unit, user, admin)
         accounts.append((username, DEMO_PASSWORD, "liaison", unit.name))
     db.session.commit()
-    if first_run:
-        _demo_reports()
-        db.session.commit()
-        _demo_review()
     return accounts
 
 
@@ -124,11 +151,25 @@ def relax_mfa_for_demo() -> str | None:
             "Delete that line (or set MFA_REQUIRED_ROLES=staff,admin in the environment) before real use.")
 
 
-def _demo_reports() -> None:
-    """History: most monthly reports accepted, the latest months in mixed states."""
+def _demo_reports() -> datetime:
+    """History: most monthly reports accepted, the latest months in mixed states. Each step is
+    replayed at a plausible moment (most reports a few days before their due date, some late,
+    reviewed a few days after), in time order; returns the moment of the last step."""
     rng = random.Random(2025)
+    when = random.Random(7)  # the moments, apart so the states and figures stay as they were
     staff = db.session.execute(select(User).where(User.username == "staff1")).scalar_one()
     liaisons = {u.unit_id: u for u in db.session.execute(select(User).where(User.role == "liaison")).scalars()}
+    steps: list[tuple[datetime, int, Callable[[], None]]] = []
+    made: dict[tuple[int, int], Any] = {}
+
+    def at(day: date, hour_from: int = 9, hour_to: int = 18) -> datetime:
+        moment = datetime.combine(day, time(when.randrange(hour_from, hour_to), when.randrange(60)),
+                                  tzinfo=local_tz())
+        return moment.astimezone(UTC)
+
+    def step(moment: datetime, action: Callable[[], None]) -> None:
+        steps.append((moment, len(steps), action))
+
     for plan in db.session.execute(select(Plan)).scalars().all():
         months = db.session.execute(select(Period).where(Period.plan_id == plan.id, Period.kind == "monthly")
                                     .order_by(Period.start)).scalars().all()
@@ -138,7 +179,6 @@ def _demo_reports() -> None:
         assignments = db.session.execute(
             select(Assignment).join(Task).where(Assignment.plan_id == plan.id, Assignment.active)
             .order_by(Task.number, Assignment.position)).scalars().all()
-        totals: dict[tuple[int, int], Decimal] = {}
         levels: dict[tuple[int, int], Decimal] = {}
         for a in assignments:
             liaison = liaisons.get(a.unit_id)
@@ -160,25 +200,43 @@ def _demo_reports() -> None:
                     share = Decimal(i + 9) / Decimal(12)  # year-to-date pace, months 9..12
                     base = ind.target / (12 if ind.per_unit is False and a.role != "lead" else 1)
                     # small figures in 万 carry four decimals (single persons), as units report them
-                    step = Decimal("0.01") if base >= 10 else Decimal("0.0001")
-                    value = (base * share * level * Decimal(rng.uniform(0.99, 1.01))).quantize(step)
+                    step_size = Decimal("0.01") if base >= 10 else Decimal("0.0001")
+                    value = (base * share * level * Decimal(rng.uniform(0.99, 1.01))).quantize(step_size)
                     if not ind.cumulative:
                         value = (ind.target * level * Decimal(rng.uniform(0.97, 1.0))).quantize(Decimal("0.01"))
-                    totals[(a.id, ind.id)] = value
                     figures[ind.id] = value
                 data = reports.ReportInput(
                     f"{period.label}，本单位按方案要求推进“{a.task.title}”，各项工作有序开展。",
                     "部分资金到位较慢。" if rng.random() < 0.3 else "",
                     "继续抓好落实，按时报送进展。", figures)
-                report = reports.save_report(a, period, liaison, data, None)
                 roll = rng.random()
+                # slower units are late more often; the rest report in the days before the due date
+                late = when.random() < (0.45 if lag < 0.5 else 0.1)
+                submitted = at(period.due + timedelta(days=when.randint(1, 6)) if late
+                               else period.due - timedelta(days=when.randint(0, 5)))
+                key = (a.id, period.id)
+
+                def save(a=a, period=period, liaison=liaison, data=data, key=key) -> None:
+                    made[key] = reports.save_report(a, period, liaison, data, None)
+
+                step(submitted - timedelta(hours=when.randint(1, 30)), save)
                 if last and roll < 0.2:
                     continue  # left as a draft
-                reports.transition(report, "submit", liaison)
+                step(submitted, lambda key=key, liaison=liaison: reports.transition(made[key], "submit", liaison))
                 if last and roll < 0.45:
                     continue  # waiting for review
+                reviewed = at(submitted.astimezone(local_tz()).date() + timedelta(days=when.randint(1, 3)))
                 if last and roll < 0.6:
-                    reports.transition(report, "return", staff, reason="数据口径与上月不一致，请核实后重新报送。")
+                    step(reviewed, lambda key=key: reports.transition(
+                        made[key], "return", staff, reason="数据口径与上月不一致，请核实后重新报送。"))
                     continue
-                reports.transition(report, "accept", staff)
+                step(reviewed, lambda key=key: reports.transition(made[key], "accept", staff))
+    now = utcnow()
+    last = now
+    for moment, _, action in sorted(steps, key=lambda s: (s[0], s[1])):
+        last = min(moment, now)
+        with replaying_at(last):
+            action()
+    with replaying_at(last):
         audit.record("demo.load", None, None, {}, actor=(None, "demo", None))
+    return last

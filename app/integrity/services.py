@@ -27,6 +27,7 @@ from ..extensions import db
 from ..i18n import N_
 from ..plans.models import Assignment, Indicator, Period, Plan
 from ..reports.models import Figure, FigureRevision, Report
+from ..timeutil import utcnow
 from ..units.models import Unit
 from ..workflow import WorkflowFileError
 from . import rules
@@ -67,7 +68,7 @@ def rules_config() -> rules.RulesConfig:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return utcnow().replace(tzinfo=None)
 
 
 # --- scanning -----------------------------------------------------------------------------------------------

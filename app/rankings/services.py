@@ -34,7 +34,7 @@ from ..plans.models import Assignment, Period, Plan, Task
 from ..reminders.models import LadderStep
 from ..reminders.services import effective_due_joins
 from ..reports.models import Report, ReportTransition
-from ..timeutil import local_tz, to_local
+from ..timeutil import local_tz, to_local, utcnow
 from ..units.models import UNIT_KINDS, Unit
 from ..workflow import workflows
 from .formula import COUNT_KEYS, Formula, RankedRow, RankingDefinitions, UnitInputs, compare_rows, rank_units
@@ -100,7 +100,7 @@ def cutoff(day: date, now: datetime | None = None) -> datetime:
     the day is already over (a frozen clock, a ranking for a past day)."""
     tz = local_tz()
     end = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    now = now or utcnow().replace(tzinfo=None)
     return min(now, end - timedelta(microseconds=1))
 
 
@@ -332,7 +332,7 @@ def publish(plan: Plan, period: Period | None, user: User, note: str | None, day
         plan_id=plan.id, period_id=period.id, formula_version=ranking.formula.version,
         formula=ranking.formula.to_dict(), inputs=inputs, rows=rows, as_of=ranking.as_of, audit_seq=seq,
         audit_hash=head, note=note, published_by_id=user.id,
-        published_at=now or datetime.now(UTC).replace(tzinfo=None))
+        published_at=now or utcnow().replace(tzinfo=None))
     db.session.add(publication)
     db.session.flush()
     audit.record("ranking.publish", "ranking_publication", publication.id, extra={

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import gettext
@@ -15,6 +15,7 @@ from ..audit import services as audit
 from ..auth.models import User
 from ..extensions import db
 from ..plans.models import Assignment, Indicator, Period, Plan, Task
+from ..timeutil import utcnow
 from ..workflow import workflows
 from .models import Figure, FigureRestatement, FigureRevision, Report, ReportTransition
 
@@ -149,7 +150,7 @@ def actor_kind(user: User, assignment: Assignment) -> str | None:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return utcnow().replace(tzinfo=None)
 
 
 @dataclass

@@ -4,6 +4,7 @@ group's side (a scan, good practices, a published ranking, an issued brief); a s
 from __future__ import annotations
 
 import io
+from datetime import date
 
 from sqlalchemy import func, select
 
@@ -47,6 +48,12 @@ def test_demo_load_fills_every_side_and_is_idempotent(app):
                                                docx.Document(io.BytesIO(brief.docx)).tables
                                                for row in table.rows for cell in row.cells)
         assert verify_log().ok
+        # the history is replayed around the due dates: most reports on time, the log in time order
+        reporting = brief.content["reporting"]
+        assert reporting["on_time"] > reporting["late"] > 0
+        times = db.session.execute(select(AuditEvent.at).order_by(AuditEvent.seq)).scalars().all()
+        assert times == sorted(times)
+        assert brief.issued_at.date() < date.today()  # issued in the replayed past, after the history
 
         load_demo()
         assert _counts() == first
