@@ -18,3 +18,31 @@ def login(page, base: str, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def october_report(app, *, accept: bool) -> tuple[int, int]:
+    """The liaison lx-gxt's October report of task 2 with 12.5 for each indicator it reports,
+    submitted (and accepted by staff1 when `accept`) through the services; (assignment id, period id)."""
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from app.auth.models import User
+    from app.extensions import db
+    from app.plans.models import Assignment, Period, Task
+    from app.reports import services
+
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.username == "lx-gxt")).scalar_one()
+        item = db.session.execute(select(Assignment).join(Task, Task.id == Assignment.task_id)
+                                  .where(Task.number == 2, Assignment.unit_id == user.unit_id)).scalar_one()
+        october = db.session.execute(select(Period).where(Period.plan_id == item.plan_id, Period.kind == "monthly",
+                                                          Period.label.like("%10月"))).scalar_one()
+        figures = {i.id: Decimal("12.5") for i in services.indicators_for(item)}
+        report = services.save_report(item, october, user, services.ReportInput("已归集岗位。", "", "", figures), None)
+        services.transition(report, "submit", user)
+        if accept:
+            staff = db.session.execute(select(User).where(User.username == "staff1")).scalar_one()
+            services.transition(report, "accept", staff)
+        db.session.commit()
+        return item.id, october.id

@@ -4,41 +4,17 @@ before the acceptance it showed none. The number links to the item behind it."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_report_flow_browser import login, main_text
+from tests.e2e.pages import login, main_text, october_report
 
 pytestmark = pytest.mark.browser
 
 
-def _submitted_october_report(app) -> tuple[int, int]:
-    """The liaison's October report of task 2 with 挖掘新就业岗位 = 12.5, submitted (via services)."""
-    from sqlalchemy import select
-
-    from app.auth.models import User
-    from app.extensions import db
-    from app.plans.models import Assignment, Period, Task
-    from app.reports import services
-
-    with app.app_context():
-        user = db.session.execute(select(User).where(User.username == "lx-gxt")).scalar_one()
-        item = db.session.execute(select(Assignment).join(Task, Task.id == Assignment.task_id)
-                                  .where(Task.number == 2, Assignment.unit_id == user.unit_id)).scalar_one()
-        october = db.session.execute(select(Period).where(Period.plan_id == item.plan_id, Period.kind == "monthly",
-                                                          Period.label.like("%10月"))).scalar_one()
-        figures = {i.id: Decimal("12.5") for i in services.indicators_for(item)}
-        report = services.save_report(item, october, user, services.ReportInput("已归集岗位。", "", "", figures), None)
-        services.transition(report, "submit", user)
-        db.session.commit()
-        return item.id, october.id
-
-
 def test_dashboard_shows_the_accepted_figure(browser, live_server, shots):
     base, app = live_server["url"], live_server["app"]
-    item_id, october = _submitted_october_report(app)
+    item_id, october = october_report(app, accept=False)
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
     csp_errors: list[str] = []

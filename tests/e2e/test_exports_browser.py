@@ -6,43 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 
-from tests.e2e.test_report_flow_browser import login, main_text
+from tests.e2e.pages import login, main_text, october_report
 
 pytestmark = pytest.mark.browser
 
 
-def _accepted_october_report(app) -> int:
-    """The liaison's October report of task 2 with 挖掘新就业岗位 = 12.5, submitted and accepted."""
-    from sqlalchemy import select
-
-    from app.auth.models import User
-    from app.extensions import db
-    from app.plans.models import Assignment, Period, Task
-    from app.reports import services
-
-    with app.app_context():
-        user = db.session.execute(select(User).where(User.username == "lx-gxt")).scalar_one()
-        staff = db.session.execute(select(User).where(User.username == "staff1")).scalar_one()
-        item = db.session.execute(select(Assignment).join(Task, Task.id == Assignment.task_id)
-                                  .where(Task.number == 2, Assignment.unit_id == user.unit_id)).scalar_one()
-        october = db.session.execute(select(Period).where(Period.plan_id == item.plan_id, Period.kind == "monthly",
-                                                          Period.label.like("%10月"))).scalar_one()
-        figures = {i.id: Decimal("12.5") for i in services.indicators_for(item)}
-        report = services.save_report(item, october, user, services.ReportInput("已归集岗位。", "", "", figures), None)
-        services.transition(report, "submit", user)
-        services.transition(report, "accept", staff)
-        db.session.commit()
-        return october.id
-
-
 def test_staff_download_the_matrix_and_the_figures(browser, live_server, shots):
     base, app = live_server["url"], live_server["app"]
-    october = _accepted_october_report(app)
+    _, october = october_report(app, accept=True)
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = ctx.new_page()
     csp_errors: list[str] = []

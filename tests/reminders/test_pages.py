@@ -15,6 +15,7 @@ from app.plans.models import Assignment, Period
 from app.reminders import jobs
 from app.reminders.models import DueOverride, InboxEntry, LadderStep, Notice
 from app.reminders.sweep import sweep
+from tests.access_check import access_failures
 
 from .access_routes import REMINDER_ROUTES
 from .conftest import D
@@ -268,16 +269,5 @@ def test_review_queue_and_referral_export(app, scenario, login, monkeypatch):
 def test_access_to_the_reminder_routes(app, swept, login):
     """Every role on every reminder route (the rows the access table of tests/test_access.py takes)."""
     users = {"liaison": swept.liaisons["甲市"].username, "staff": "office1", "admin": "admin1", "auditor": "audit1"}
-    failures = []
-    for endpoint, cases in REMINDER_ROUTES.items():
-        for method, url, expected in cases:
-            for role, want in expected.items():
-                if role == "other_liaison":
-                    continue
-                client = app.test_client()
-                if role != "anonymous":
-                    login(client, users[role])
-                got = client.open(url, method=method, data={}).status_code
-                if got != want:
-                    failures.append(f"{role} {method} {url} ({endpoint}): {got}, expected {want}")
+    failures = access_failures(app, login, REMINDER_ROUTES, users)
     assert failures == []

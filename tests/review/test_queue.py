@@ -355,22 +355,13 @@ def test_only_the_office_acts_on_the_queue(app, scenario, login, monkeypatch):
 
 def test_access_rows(app, scenario, login, monkeypatch):
     """The rows tests/test_access.py takes from tests/review/access_routes.py, for this area's roles."""
+    from tests.access_check import access_failures
+
     from .access_routes import ROUTES
 
     users = {"liaison": scenario.liaisons["甲市"].username, "staff": "office1", "admin": "admin1",
              "auditor": "audit1"}
-    failures = []
-    for endpoint, cases in ROUTES.items():
-        for method, url, expected in cases:
-            for role, want in expected.items():
-                if role == "other_liaison":
-                    continue
-                client = app.test_client()
-                if role != "anonymous":
-                    login(client, users[role])
-                got = client.open(url, method=method, data={}).status_code
-                if got != want:
-                    failures.append(f"{role} {method} {url} ({endpoint}): {got}, expected {want}")
+    failures = access_failures(app, login, ROUTES, users)
     assert failures == []
 
 
