@@ -163,24 +163,18 @@ def test_search_by_user_unit_entity_and_action(app, world, login):
     assert "IP 127.0.0.1" in body or "IP —" in body
 
 
-def test_search_by_time_range_in_beijing_time(app, ctx, login, factory, monkeypatch):
+def test_search_by_time_range_in_beijing_time(app, ctx, login, factory):
     factory.user("auditor", role="auditor")
 
-    class Clock(datetime):
-        moment = datetime(2025, 5, 31, 16, 30, tzinfo=UTC)  # 2025-06-01 00:30 in Beijing
+    from app.timeutil import replaying_at
 
-        @classmethod
-        def now(cls, tz=None):
-            return cls.moment
-
-    monkeypatch.setattr(audit, "datetime", Clock)
-    audit.record("unit.update", "unit", 1, {"name": ["甲", "乙"]})
-    Clock.moment = datetime(2025, 6, 1, 15, 59, tzinfo=UTC)  # 23:59 on 1 June in Beijing
-    audit.record("unit.update", "unit", 1, {"name": ["乙", "丙"]})
-    Clock.moment = datetime(2025, 6, 1, 16, 0, tzinfo=UTC)  # 2 June in Beijing
-    audit.record("unit.update", "unit", 1, {"name": ["丙", "丁"]})
+    with replaying_at(datetime(2025, 5, 31, 16, 30, tzinfo=UTC)):  # 2025-06-01 00:30 in Beijing
+        audit.record("unit.update", "unit", 1, {"name": ["甲", "乙"]})
+    with replaying_at(datetime(2025, 6, 1, 15, 59, tzinfo=UTC)):  # 23:59 on 1 June in Beijing
+        audit.record("unit.update", "unit", 1, {"name": ["乙", "丙"]})
+    with replaying_at(datetime(2025, 6, 1, 16, 0, tzinfo=UTC)):  # 2 June in Beijing
+        audit.record("unit.update", "unit", 1, {"name": ["丙", "丁"]})
     db.session.commit()
-    monkeypatch.undo()
     client = login(app.test_client(), "auditor")
 
     def found(query: str) -> list[str]:
