@@ -57,3 +57,9 @@ def test_database_outage_in_the_api_is_a_json_503(app, factory):
         event.remove(engine, "before_cursor_execute", refuse)
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
     assert response.json["error"]["code"] == "database_unavailable"
+
+
+def test_the_openapi_document_lists_the_503(app):
+    spec = app.test_client().get("/api/v1/openapi.json").json
+    assert spec["paths"]["/api/v1/plans"]["get"]["responses"]["503"] == {"$ref": "#/components/responses/E503"}
+    assert "Retry-After" in spec["components"]["responses"]["E503"]["description"]

@@ -23,7 +23,7 @@ class LogSearchForm(FlaskForm):
     entity_id = StringField(_l("对象编号"), validators=[Optional(), Length(max=40, message=length_message(40))])
     action = SelectField(_l("操作"), validate_choice=False)
     start = DateText(_l("起始日期"), validators=[Length(max=20, message=length_message(20))])
-    end = DateText(_l("截止日期"), validators=[Length(max=20, message=length_message(20))])
+    end = DateText(_l("结束日期"), validators=[Length(max=20, message=length_message(20))])
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -41,7 +41,7 @@ class LogSearchForm(FlaskForm):
 
     def validate_end(self, field: DateText) -> None:
         if field.date and self.start.date and field.date < self.start.date:
-            raise ValidationError(gettext("截止日期不能早于起始日期。"))
+            raise ValidationError(gettext("结束日期不能早于起始日期。"))
 
     def validate_entity_id(self, field: StringField) -> None:
         if field.data and not self.entity_type.data:

@@ -188,7 +188,7 @@ def test_search_by_time_range_in_beijing_time(app, ctx, login, factory):
 
 
 @pytest.mark.parametrize(("query", "field", "message"), [
-    ("start=2025-06-02&end=2025-06-01", "end", "截止日期不能早于起始日期。"),
+    ("start=2025-06-02&end=2025-06-01", "end", "结束日期不能早于起始日期。"),
     ("start=2025-13-01", "start", "日期格式应为 年-月-日"),
     ("end=yesterday", "end", "日期格式应为 年-月-日"),
     ("entity_type=secret", "entity_type", "请选择列表中的对象类型。"),

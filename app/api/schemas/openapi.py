@@ -232,7 +232,7 @@ def _responses(ok: str | None, *codes: int, ok_status: str = "200", description:
     out: dict[str, Any] = {}
     if ok is not None:
         out[ok_status] = {"description": description, "content": {JSON: {"schema": _ref(ok)}}}
-    for code in (400, 401, *codes):
+    for code in (400, 401, *codes, 503):
         out[str(code)] = {"$ref": f"#/components/responses/E{code}"}
     return out
 
@@ -245,6 +245,7 @@ ERRORS = {
     409: "版本冲突（他人已修改），或报告当前状态不允许修改",
     413: "请求内容过大",
     415: "请求内容不是 JSON",
+    503: "数据库暂时无法连接：请求没有完成，也没有保存任何内容；按 Retry-After（秒）稍后重试",
 }
 
 
