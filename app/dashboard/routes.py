@@ -22,7 +22,6 @@ from . import services
 bp = Blueprint("dashboard", __name__)
 
 
-
 def number(value: Decimal | float | int | None, digits: int = 2) -> str:
     """At most `digits` decimals, no trailing zeros; "—" for no value."""
     if value is None:
@@ -88,17 +87,13 @@ def items(ident: str):
     d = _build(ident, trend=False)
     what = request.args.get("what") or "all"
     indicator_id = services.as_id(request.args.get("indicator"))
+    page = {"d": d, "what": what, "wf": workflows().report, "what_labels": services.WHAT_LABELS,
+            "colours": services.COLOURS, "kinds": services.UNIT_KIND_LABELS, "args": d.filters.as_args()}
     try:
         if what == "indicator" and indicator_id is None:
             raise services.FilterError(gettext("请指定指标（indicator=编号）。"))
         rows = services.items(d, what, indicator_id)
     except services.FilterError as exc:
-        return render_template("dashboard/items.html", d=d, rows=[], what=what, error=exc.args[0], panel=None,
-                               wf=workflows().report, what_labels=services.WHAT_LABELS, colours=services.COLOURS,
-                               kinds=services.UNIT_KIND_LABELS,
-                               args=d.filters.as_args()), 400
+        return render_template("dashboard/items.html", rows=[], error=exc.args[0], panel=None, **page), 400
     panel = next((p for p in d.indicators if p.indicator.id == indicator_id), None) if what == "indicator" else None
-    return render_template("dashboard/items.html", d=d, rows=rows, what=what, error=None, panel=panel,
-                           wf=workflows().report, what_labels=services.WHAT_LABELS, colours=services.COLOURS,
-                               kinds=services.UNIT_KIND_LABELS,
-                           args=d.filters.as_args())
+    return render_template("dashboard/items.html", rows=rows, error=None, panel=panel, **page)

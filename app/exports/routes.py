@@ -56,26 +56,26 @@ def _plan(ident: str) -> Plan:
     return find_plan(ident) or abort(404)
 
 
-@bp.route(f"/plans/<ident>/matrix.{FMT}")
-@office_view_required
-def matrix(ident: str, fmt: str):
+def _plan_sheet(ident: str, fmt: str, build) -> Response:
+    """A sheet of one plan: 404 for an unknown plan or a period of another plan."""
     plan = _plan(ident)
     try:
-        sheet = services.matrix_sheet(plan, request.args, today())
+        sheet = build(plan, request.args, today())
     except services.NotFound:
         abort(404)
     return _send(sheet, fmt, plan)
+
+
+@bp.route(f"/plans/<ident>/matrix.{FMT}")
+@office_view_required
+def matrix(ident: str, fmt: str):
+    return _plan_sheet(ident, fmt, services.matrix_sheet)
 
 
 @bp.route(f"/plans/<ident>/figures.{FMT}")
 @office_view_required
 def figures(ident: str, fmt: str):
-    plan = _plan(ident)
-    try:
-        sheet = services.figures_sheet(plan, request.args, today())
-    except services.NotFound:
-        abort(404)
-    return _send(sheet, fmt, plan)
+    return _plan_sheet(ident, fmt, services.figures_sheet)
 
 
 @bp.route(f"/overdue.{FMT}")

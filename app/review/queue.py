@@ -605,22 +605,25 @@ def _taken(rows: dict, step: str) -> dict[tuple[int, int], date]:
     return {(a, p): day for a, p, day in found if (a, p) in rows}
 
 
-def _urge(user: User, rows: dict, message: str, today: date) -> None:
-    """Each item urged as on the overdue list: a ladder step, a notice per item, an audit event."""
+def _loaded(rows: dict) -> tuple[dict[int, Assignment], dict[int, Period]]:
+    """The selected items' assignments and periods, by id, in two statements."""
     assignments = {a.id: a for a in db.session.execute(
         select(Assignment).where(Assignment.id.in_({a for a, _p in rows}))).scalars()}
     periods = {p.id: p for p in db.session.execute(
         select(Period).where(Period.id.in_({p for _a, p in rows}))).scalars()}
+    return assignments, periods
+
+
+def _urge(user: User, rows: dict, message: str, today: date) -> None:
+    """Each item urged as on the overdue list: a ladder step, a notice per item, an audit event."""
+    assignments, periods = _loaded(rows)
     for a_id, p_id in rows:
         reminders.manual_urge(user, assignments[a_id], periods[p_id], message, today)
 
 
 def _extend(user: User, rows: dict, due: date, reason: str) -> None:
     """A due-date override per item (assignment and period), through the reminder services."""
-    assignments = {a.id: a for a in db.session.execute(
-        select(Assignment).where(Assignment.id.in_({a for a, _p in rows}))).scalars()}
-    periods = {p.id: p for p in db.session.execute(
-        select(Period).where(Period.id.in_({p for _a, p in rows}))).scalars()}
+    assignments, periods = _loaded(rows)
     for a_id, p_id in rows:
         reminders.set_due_override(user, periods[p_id], assignments[a_id], due, reason)
 
