@@ -91,3 +91,24 @@ def show_error(form: Any, exc: Any) -> None:
         field.errors = [*field.errors, exc.message] if isinstance(field.errors, list | tuple) else [exc.message]
     else:
         form.form_errors.append(exc.message)
+
+
+MAX_ID_DIGITS = 9  # every id fits a 32-bit integer column
+
+
+def plain_id(raw: str | int | None) -> int | None:
+    """An id from a query string or a form: plain ASCII digits that fit an integer column, else None.
+
+    `str.isdigit` alone lets through '²' (int() then raises) and 5,000-digit numbers (the database
+    then refuses them); both must be a clear 'not found', never a 500."""
+    if isinstance(raw, int):
+        return raw
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS:
+        return int(raw)
+    return None
+
+
+def page_number(raw: str | None, last: int = 100_000) -> int:
+    """A page number from the query string: 1 for anything that is not a plain number up to `last`."""
+    page = plain_id(raw)
+    return page if page is not None and 0 < page <= last else 1

@@ -17,7 +17,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..forms_common import show_error
+from ..forms_common import page_number, show_error
 from . import services
 from .forms import RevokeForm, TokenForm
 
@@ -97,7 +97,7 @@ def all_tokens():
     username = (request.args.get("user") or "").strip()[:50] or None
     include_revoked = request.args.get("revoked") == "1"
     page = request.args.get("page", "1")
-    page_no = int(page) if page.isdigit() and 0 < int(page) <= 100_000 else 1
+    page_no = page_number(page)
     tokens, total = services.tokens_page(username, include_revoked, page_no)
     return _no_store(make_response(render_template(
         "api/admin_tokens.html", tokens=tokens, total=total, page=page_no, per_page=50, username=username or "",

@@ -41,7 +41,7 @@ def log_reader_required(view: Any) -> Any:
 
 def _before() -> int | None:
     value = request.args.get("before", "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None  # seq is 64-bit
 
 
 def _check_history_access(entity_type: str, entity_id: int) -> str:

@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..access import office_required, office_view_required
 from ..extensions import db
-from ..forms_common import show_error
+from ..forms_common import plain_id, show_error
 from ..plans.models import Plan
 from ..timeutil import to_local
 from . import services
@@ -52,8 +52,7 @@ def inject_practice_rows():
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return plain_id(request.args.get(name, ""))
 
 
 def _index(form: IssueForm, plan: Plan | None, status: int = 200):

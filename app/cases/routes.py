@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..forms_common import show_error
+from ..forms_common import page_number, plain_id, show_error
 from ..integrity.models import Flag
 from ..integrity.uploads import read_upload
 from . import services
@@ -32,7 +32,7 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 
 def _ids(name: str) -> list[int]:
-    return [int(v) for v in request.values.getlist(name) if v.isdigit()][:200]
+    return [i for v in request.values.getlist(name) if (i := plain_id(v)) is not None][:200]
 
 
 @bp.route("/")
@@ -41,7 +41,7 @@ def index():
     if not (current_user.sees_everything or (current_user.role == "liaison" and current_user.unit_id)):
         abort(403)
     state = request.args.get("state") or None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number(request.args.get("page"))
     per_page = current_app.config["PER_PAGE"]
     rows, total = services.list_cases(current_user, state, page, per_page)
     return render_template("cases/index.html", rows=rows, total=total, page=page, per_page=per_page, state=state,
@@ -137,7 +137,7 @@ def _act(case, action: str | None, forms: dict, upload: tuple[str, bytes] | None
         elif action == "close":
             version = form.version.data
             services.close(case, current_user, form.findings.data, form.outcome.data,
-                           int(version) if (version or "").isdigit() else None)
+                           plain_id(version))
             message = gettext("案件已办结。")
         else:
             if upload is None:

@@ -46,6 +46,7 @@ from flask_babel import gettext
 from sqlalchemy import Date, and_, case, cast, exists, func, literal, select
 
 from ..extensions import db
+from ..forms_common import plain_id
 from ..integrity.models import Flag
 from ..plans.models import Assignment, Indicator, Period, Plan, Section, Task
 from ..reminders.lights import COLOURS, IndicatorProgress, Light, light_for
@@ -126,8 +127,7 @@ def plan_options(plan: Plan) -> Options:
 
 def as_id(raw: str | None) -> int | None:
     """A database id from query-string text, None for anything else ("²", "-1", 5000 digits …)."""
-    raw = (raw or "").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    return plain_id((raw or "").strip())
 
 
 def parse_filters(args: Any, options: Options) -> tuple[Filters, list[str]]:

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select, text
 
 from ..extensions import db
+from ..forms_common import plain_id
 from ..plans.models import Assignment, Indicator, Period, Plan, Task
 from ..reports.models import Figure, FigureRevision, Report
 from ..review import services as review
@@ -53,8 +54,8 @@ def _period_of(plan: Plan, period_arg: str | None, today: date) -> Period | None
 
     if not period_arg:
         return current_period(plan, today)
-    plain = period_arg.isascii() and period_arg.isdigit() and len(period_arg) <= 9  # not ², not 5000 digits
-    period = db.session.get(Period, int(period_arg)) if plain else None
+    period_id = plain_id(period_arg)
+    period = db.session.get(Period, period_id) if period_id is not None else None
     if period is None or period.plan_id != plan.id:
         raise NotFound(period_arg)
     return period

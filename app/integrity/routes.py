@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
+from ..forms_common import page_number, plain_id
 from ..i18n import N_
 from ..plans.models import Plan
 from ..timeutil import utcnow
@@ -35,7 +36,7 @@ bp = Blueprint("integrity", __name__, url_prefix="/integrity")
 
 
 def _version(raw: str | None) -> int | None:
-    return int(raw) if (raw or "").isdigit() else -1 if raw else None
+    return plain_id(raw) if plain_id(raw) is not None else -1 if raw else None
 
 
 @bp.route("/flags")
@@ -44,7 +45,7 @@ def flags():
     if not (current_user.sees_everything or (current_user.role == "liaison" and current_user.unit_id)):
         abort(403)
     filters = services.FlagFilters.from_args(request.args)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number(request.args.get("page"))
     per_page = current_app.config["PER_PAGE"]
     rows, total = services.list_flags(current_user, filters, page, per_page)
     units = plans = []

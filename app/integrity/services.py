@@ -24,6 +24,7 @@ from sqlalchemy.orm import joinedload
 from ..audit import services as audit
 from ..auth.models import User
 from ..extensions import db
+from ..forms_common import plain_id
 from ..i18n import N_
 from ..plans.models import Assignment, Indicator, Period, Plan
 from ..reports.models import Figure, FigureRevision, Report
@@ -443,8 +444,7 @@ class FlagFilters:
     @classmethod
     def from_args(cls, args: Any) -> FlagFilters:
         def number(name: str) -> int | None:
-            raw = args.get(name, "")
-            return int(raw) if raw.isdigit() else None
+            return plain_id(args.get(name, ""))
 
         state = args.get("state") or None
         rule = args.get("rule") or None

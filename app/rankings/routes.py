@@ -18,6 +18,7 @@ from ..access import office_view_required
 from ..audit import services as audit
 from ..exports.writers import Column, csv_response, xlsx_response
 from ..extensions import db
+from ..forms_common import plain_id
 from ..plans.models import Period, Plan
 from ..plans.services import find_plan
 from ..timeutil import to_local, today
@@ -34,12 +35,11 @@ FORMATS = ("xlsx", "csv")
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return plain_id(request.args.get(name, ""))
 
 
 def _chosen_period(periods: Sequence[Period], raw: str | int | None) -> Period | None:
-    wanted = int(raw) if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()) else None
+    wanted = plain_id(raw)
     if wanted is not None:
         return next((p for p in periods if p.id == wanted), None)
     return services.default_period(periods, today())

@@ -10,6 +10,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..extensions import db
+from ..forms_common import page_number
 from ..timeutil import to_local, today
 from ..workflow import workflows
 from . import jobs, services
@@ -41,7 +42,7 @@ def kind_label(kind: str) -> str:
 
 def _page() -> int:
     value = request.args.get("page", "")
-    return int(value) if value.isdigit() and 0 < int(value) < 100000 else 1
+    return page_number(value)
 
 
 @bp.route("/inbox")

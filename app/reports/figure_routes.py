@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..forms_common import show_error
+from ..forms_common import page_number, plain_id, show_error
 from ..integrity.uploads import read_upload
 from ..plans.access import get_assignment_or_404
 from . import services
@@ -64,7 +64,7 @@ def restatements():
     """Pending restatements, for the leading-group office (auditors read)."""
     if not current_user.sees_everything:
         abort(403)
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_number(request.args.get("page"))
     rows, total = services.pending_restatements(page, current_app.config["PER_PAGE"])
     return render_template("reports/restatements.html", rows=rows, total=total, page=page,
                            per_page=current_app.config["PER_PAGE"], decision_form=RestatementDecisionForm())
@@ -84,7 +84,7 @@ def decide_restatement(restatement_id: int, decision: str):
         flash("; ".join(e for errors in form.errors.values() for e in errors) or gettext("表单已过期，请重试。"), "danger")
     else:
         try:
-            version = int(form.version.data) if (form.version.data or "").isdigit() else None
+            version = plain_id(form.version.data)
             services.decide_restatement(restatement, current_user, decision, form.note.data, version)
             db.session.commit()
             flash(gettext("更正申请已批准，数值已更新。") if decision == "approve" else gettext("更正申请已驳回。"), "success")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..access import office_view_required
 from ..audit import services as audit
 from ..extensions import db
+from ..forms_common import plain_id
 from ..plans.models import Assignment, Period, Plan
 from ..plans.services import find_plan
 from ..reminders import services as reminders
@@ -29,8 +30,7 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 def _int_arg(name: str) -> int | None:
     """A positive id or page number from the query string; None for anything else (a superscript
     digit, or more digits than an id has, is no number here rather than an error)."""
-    value = request.args.get(name, "")
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
+    return plain_id(request.args.get(name, ""))
 
 
 @bp.route("/plans/<ident>/matrix")

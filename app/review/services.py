@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import and_, case, exists, func, or_, select
 
 from ..extensions import db
+from ..forms_common import plain_id
 from ..i18n import N_
 from ..plans.models import Assignment, Period, Plan, Task
 from ..reminders.models import DueOverride, LadderStep
@@ -197,7 +198,7 @@ def overdue_filters(args: Mapping[str, str], today: date) -> dict:
     from the query string; unknown values are ignored as the page ignores them."""
     plans = db.session.execute(select(Plan).order_by(Plan.issued.desc())).scalars().all()
     plan_arg = args.get("plan", "")
-    plan_id = int(plan_arg) if plan_arg.isascii() and plan_arg.isdigit() and len(plan_arg) <= 9 else None
+    plan_id = plain_id(plan_arg)
     plan = next((p for p in plans if p.id == plan_id), None) if plan_id else (plans[0] if len(plans) == 1 else None)
     periods = past_due_periods(plan.id, today) if plan else []
     period_arg = args.get("period", "")
